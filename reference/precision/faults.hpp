@@ -1,0 +1,40 @@
+// Fault switches: each named precision decision or pipeline rule can be switched to its buggy upstream
+// variant, so the conformance suites can prove they catch it (DESIGN.md §6, mutation score 100%).
+// Off by default; only tests and `amt_conformance --fault NAME` turn them on.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace amt {
+
+struct FaultInfo {
+  std::string name;         // e.g. "boundary.image_dtype"
+  std::string description;  // the upstream bug it re-introduces, with its source (seed or hazard)
+};
+
+// Every fault switch the library knows; names are stable (tests and reports refer to them).
+const std::vector<FaultInfo>& fault_catalogue();
+// True while the named fault is switched on. Unknown names throw amt::ConfigError.
+bool fault_enabled(const std::string& name);
+void set_fault(const std::string& name, bool enabled);
+
+// Switches one fault on for a scope (tests).
+class ScopedFault {
+ public:
+  explicit ScopedFault(std::string name);
+  ~ScopedFault();
+  ScopedFault(const ScopedFault&) = delete;
+  ScopedFault& operator=(const ScopedFault&) = delete;
+
+ private:
+  std::string name_;
+  bool previous_;
+};
+
+// Registers a fault at static-initialisation time; use once per fault in the .cpp that consults it:
+//   static const amt::FaultRegistration kFault{"boundary.image_dtype", "seed 000: ..."};
+struct FaultRegistration {
+  FaultRegistration(std::string name, std::string description);
+};
+
+}  // namespace amt

@@ -1,0 +1,65 @@
+// P2, fp32 islands: the exact list of computations that run in fp32 (fp64 under the fp64 policy) whatever the
+// policy, each one a named function. Autocast is off inside every island. Model code calls these instead of
+// casting; nothing else below the boundary changes a dtype.
+#pragma once
+#include <torch/types.h>
+
+#include <string>
+
+#include "reference/precision/autocast_guard.hpp"
+#include "reference/precision/policy.hpp"
+
+namespace amt::precision {
+
+enum class Island {
+  kPositionInterpolation,  // DINOv2 position-table resampling: always fp32 (upstream does so even in fp64)
+  kRopeTables,             // DINOv3 RoPE sin/cos tables
+  kCameraProjection,       // K·(E·X), division by depth, grid normalisation
+  kGridSample,             // bilinear sampling of the feature map (no bf16/fp16 CPU kernel)
+  kLayerNorm,              // LayerNorm whose input is lower precision than its parameters
+  kLoss,                   // every loss term
+  kMetric,                 // metrics (accumulated in fp64 always)
+  kOptimizer,              // optimizer state and master weights
+};
+const char* island_name(Island island);
+
+// The dtype an island computes in under `policy`.
+torch::ScalarType island_dtype(Island island, const PrecisionPolicy& policy);
+// Casts `x` into the island's dtype (no-op when already there).
+torch::Tensor to_island(const torch::Tensor& x, Island island, const PrecisionPolicy& policy);
+// Casts an island's result back to the policy's activation dtype (features re-entering the network).
+torch::Tensor to_activation(const torch::Tensor& x, const PrecisionPolicy& policy);
+// Casts a geometric result to the policy's output dtype (P5).
+torch::Tensor to_output(const torch::Tensor& x, const PrecisionPolicy& policy);
+// Casts parameters/buffers to the policy's parameter dtype (model construction).
+torch::Tensor to_param(const torch::Tensor& x, const PrecisionPolicy& policy);
+
+// --- the islands themselves -------------------------------------------------------------------------------
+// Bicubic (align_corners=false, no antialias) resampling of a [1,C,M,M] position table to (out_h, out_w),
+// either to an explicit size (`scale_h`, `scale_w` ≤ 0) or with scale factors (DINOv2 "meta" mode). Computes in
+// fp32 always; returns fp32.
+torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out_h, int64_t out_w, double scale_h = 0.0,
+                                         double scale_w = 0.0);
+
+// LayerNorm over the last dim, computed in the island dtype; the result has the input's dtype.
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps,
+                         const PrecisionPolicy& policy);
+
+// Projects camera-frame points [B,N,3] with K [B,3,3] (and optional world→camera E [B,4,4] applied first)
+// to pixels [B,N,2] and depth [B,N]; in the island dtype. Depth is clamped away from 0 for the division.
+struct Projection {
+  torch::Tensor uv;     // [B,N,2] pixels
+  torch::Tensor depth;  // [B,N] camera z (before clamping)
+};
+Projection project_points(const torch::Tensor& points, const torch::Tensor& K, const torch::Tensor& E,
+                          const PrecisionPolicy& policy);
+
+// grid_sample(bilinear, zeros padding, align_corners=false) of features [B,C,H,W] at normalised grid [B,N,1,2],
+// computed in the island dtype; the result is cast back to the features' dtype.
+torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& grid, const PrecisionPolicy& policy);
+
+// Autocast is off inside every island (used by the functions above and by loss/metric code).
+using IslandScope = AutocastDisabled;
+
+
+}  // namespace amt::precision
