@@ -45,6 +45,18 @@ class PrecisionPolicy {
   torch::Device device_;
 };
 
-std::vector<std::string> policy_names();  // every name parse() accepts, in table order
+std::vector<std::string> policy_names();
+
+}  // namespace amt::precision
+
+namespace torch::nn {
+class Module;
+}
+
+namespace amt::precision {
+
+// Moves a module's parameters and buffers to the policy's device and parameter dtype (model construction and
+// weight loading call this; model code never calls .to(dtype) itself).
+void apply_param_dtype(torch::nn::Module& module, const PrecisionPolicy& policy);  // every name parse() accepts, in table order
 
 }  // namespace amt::precision
