@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <utility>
 
 #include "reference/core/error.hpp"
 
@@ -36,6 +37,20 @@ std::string fmt(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+std::string fmt(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+// Two values printed side by side: %.6g unless that would show differing numbers identically
+// (1.0000001 vs 1 in an fp64 comparison), then as many digits as it takes, up to round-trip 17.
+std::pair<std::string, std::string> fmt_pair(double a, double b) {
+  int digits = 6;
+  while (digits < 17 && a != b && fmt(a, digits) == fmt(b, digits)) ++digits;
+  return {fmt(a, digits), fmt(b, digits)};
 }
 
 std::string dtype_name(torch::ScalarType t) {
@@ -297,9 +312,10 @@ std::string CloseResult::message() const {
     s += "Greatest relative difference: " + fmt(max_rel) + " at index " + format_index(max_rel_index) +
          " (up to " + fmt(rtol) + " allowed)\n";
   }
-  s += "Worst element under the rule: index " + format_index(worst_index) + ": actual " + fmt(worst_actual) +
-       ", expected " + fmt(worst_expected) + ", abs " + fmt(worst_abs) + ", rel " + fmt(worst_rel) +
-       " (allowed " + fmt(worst_allowed) + ")\n";
+  const auto [worst_a, worst_e] = fmt_pair(worst_actual, worst_expected);
+  s += "Worst element under the rule: index " + format_index(worst_index) + ": actual " + worst_a +
+       ", expected " + worst_e + ", abs " + fmt(worst_abs) + ", rel " + fmt(worst_rel) + " (allowed " +
+       fmt(worst_allowed) + ")\n";
   s += stats + "; " + tolerances + "; " + dtypes;
   return s;
 }
