@@ -185,6 +185,12 @@ CloseResult compare_close(const torch::Tensor& actual, const torch::Tensor& expe
   r.rtol = tol.rtol;
   r.atol = tol.atol;
 
+  if (r.actual_shape != r.shape) {
+    r.failure =
+        "shape mismatch: actual " + format_shape(r.actual_shape) + " vs expected " + format_shape(r.shape);
+    return r;
+  }
+  // After the shape check, so a rank mismatch is reported rather than thrown as a bad cosine_dim.
   const int64_t ndim = std::max<int64_t>(1, expected.dim());
   if (options.cosine_dim < -ndim || options.cosine_dim >= ndim) {
     throw ConfigError("compare_close" + (options.name.empty() ? std::string() : " (" + options.name + ")") +
@@ -193,11 +199,6 @@ CloseResult compare_close(const torch::Tensor& actual, const torch::Tensor& expe
   }
   const int64_t cos_dim = options.cosine_dim < 0 ? options.cosine_dim + ndim : options.cosine_dim;
 
-  if (r.actual_shape != r.shape) {
-    r.failure =
-        "shape mismatch: actual " + format_shape(r.actual_shape) + " vs expected " + format_shape(r.shape);
-    return r;
-  }
   if (options.check_dtype && r.actual_dtype != r.expected_dtype) {
     r.failure = "dtype mismatch: actual " + dtype_name(r.actual_dtype) + " vs expected " +
                 dtype_name(r.expected_dtype) + " (set check_dtype = false to compare values across dtypes)";

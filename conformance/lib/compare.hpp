@@ -71,9 +71,9 @@ struct CloseResult {
 };
 
 // Compares in float64 on the CPU; never throws for value differences, only for misuse: one tolerance
-// alone, a negative or NaN tolerance, a cosine_dim out of range (amt::ConfigError); complex or
-// non-strided (sparse, mkldnn) tensors (amt::UnsupportedError). Two undefined tensors compare equal;
-// one undefined tensor is a failure (ok == false), not an exception.
+// alone, a negative or NaN tolerance, a cosine_dim out of range for equal shapes (amt::ConfigError); complex
+// or non-strided (sparse, mkldnn) tensors (amt::UnsupportedError). Two undefined tensors compare equal; one
+// undefined tensor is a failure (ok == false), not an exception.
 [[nodiscard]] CloseResult compare_close(const torch::Tensor& actual, const torch::Tensor& expected,
                                         const CloseOptions& options = {});
 

@@ -29,8 +29,9 @@ rc::Gen<torch::ScalarType> gen_dtype() {
 // case on (RapidCheck would otherwise start with scalars and rarely reach rank 4); still shrinks.
 rc::Gen<Shape> gen_shape(int64_t min_dim) {
   return rc::gen::resize(100, rc::gen::mapcat(rc::gen::inRange(0, 5), [min_dim](int rank) {
-    return rc::gen::container<Shape>(static_cast<size_t>(rank), rc::gen::inRange<int64_t>(min_dim, 6));
-  }));
+                           return rc::gen::container<Shape>(static_cast<size_t>(rank),
+                                                            rc::gen::inRange<int64_t>(min_dim, 6));
+                         }));
 }
 
 torch::Generator seeded(uint64_t seed) {

@@ -568,6 +568,15 @@ TEST(CompareMisuse, CosineDimOutOfRangeThrows) {
   EXPECT_THROW((void)compare_close(s, s, o), amt::ConfigError);
 }
 
+TEST(CompareMisuse, RankMismatchIsReportedNotThrownAsABadCosineDim) {
+  // cosine_dim 1 fits the actual [2, 3] but not the expected [6]: the shape mismatch is the news.
+  CloseOptions o;
+  o.cosine_dim = 1;
+  CloseResult r;
+  EXPECT_NO_THROW(r = compare_close(torch::ones({2, 3}), torch::ones({6}), o));
+  EXPECT_THAT(r.failure, HasSubstr("shape mismatch"));
+}
+
 TEST(CompareMisuse, ComplexAndSparseAreRefused) {
   const torch::Tensor c = torch::ones({2}, torch::kComplexFloat);
   EXPECT_THROW((void)compare_close(c, c), amt::UnsupportedError);
