@@ -66,8 +66,10 @@ struct CloseResult {
   // Non-finite pairs are left out of the vectors, as they are from the other statistics.
   double min_cosine = 1.0;
 
-  [[nodiscard]] std::string message()
-      const;  // multi-line, readable, names the worst element; also useful when ok
+  // Multi-line, readable, names the worst element; a one-line summary when ok. Its "Greatest
+  // absolute/relative difference" lines are max_abs/max_rel over all finite pairs (PyTorch's are over
+  // mismatches only); the "Worst element under the rule" line is the one to read for the failure.
+  [[nodiscard]] std::string message() const;
 };
 
 // Compares in float64 on the CPU; never throws for value differences, only for misuse: one tolerance
