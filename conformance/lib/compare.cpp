@@ -33,13 +33,8 @@ Tolerance dtype_tolerance(torch::ScalarType t) {
   }
 }
 
-std::string fmt(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-std::string fmt(double v, int digits) {
+// %.6g by default: enough to tell tolerances and statistics apart without drowning the message.
+std::string fmt(double v, int digits = 6) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*g", digits, v);
   return buf;
