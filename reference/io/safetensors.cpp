@@ -283,6 +283,11 @@ ParsedHeader parse_header(const std::string& path, const char* bytes, uint64_t f
     throw FormatError(path, "", "header length " + std::to_string(n) + " runs past the end of the " +
                                     std::to_string(file_size) + "-byte file");
 
+  // nlohmann treats a NUL byte as the end of input, which would accept "{}\0garbage"; raw NUL is never
+  // valid JSON text, so it is refused here as the reference reader refuses it.
+  if (const void* nul = std::memchr(bytes + 8, '\0', n))
+    throw FormatError(path, "", "header is not valid JSON: NUL byte at header offset " +
+                                    std::to_string(static_cast<const char*>(nul) - (bytes + 8)));
   json root;
   try {
     HeaderParseGuard guard(path);
@@ -460,6 +465,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
       throw ValueError(path + " [" + name + "]: a tensor cannot be named " + kMetadataKey +
                        " (the key is reserved for metadata)");
     if (!t.defined()) throw ValueError(path + " [" + name + "]: tensor is undefined");
+    if (t.is_meta()) throw ValueError(path + " [" + name + "]: a meta tensor has no data to write");
     const DtypeInfo* d = find_dtype(t.scalar_type());
     if (d == nullptr)
       throw DtypeError(path + " [" + name + "]: dtype " + c10::toString(t.scalar_type()) +
