@@ -40,10 +40,11 @@ std::vector<SafetensorsEntry> read_safetensors_header(const std::string& path,
                                                       std::map<std::string, std::string>* metadata = nullptr);
 
 // Writes tensors (any device, any layout; moved to CPU and made contiguous) in the order given by the map
-// (sorted by name, as older Python writers did; current ones put wider dtypes first,
-// which only affects alignment, and the reader copies misaligned tensors). Atomic: writes PATH.tmp.<pid>,
-// fsyncs, renames, so a crash never leaves a half-written file under PATH. Unsupported dtypes throw
-// amt::DtypeError naming the tensor.
+// (sorted by name, as older Python writers did; current ones put wider dtypes first, which only affects
+// alignment, and the reader copies misaligned tensors). Atomic: writes PATH.tmp.<pid>, fsyncs, renames, so
+// a crash never leaves a half-written file under PATH. Unsupported dtypes throw amt::DtypeError naming the
+// tensor; undefined or meta tensors and the reserved name "__metadata__" throw amt::ValueError; OS failures
+// throw amt::IoError naming PATH.
 void write_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

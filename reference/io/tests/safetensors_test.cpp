@@ -3,7 +3,10 @@
 // safetensors_oracle_test.cpp.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdint>
 #include <cstring>
@@ -446,6 +449,46 @@ TEST(SafetensorsAtomicWrite, OverwriteReplacesTheFileAndLeavesNoTemporary) {
   const Safetensors st = read_safetensors(path);
   EXPECT_EQ(st.names, std::vector<std::string>{"y"});
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"w.safetensors"});
+}
+
+// Caps the size of files this process may write (RLIMIT_FSIZE) so that write() fails with EFBIG part-way
+// through, like a full disk; SIGXFSZ is ignored meanwhile so the process is not killed instead.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+TEST(SafetensorsAtomicWrite, FailureWhileWritingDataKeepsTheOldFile) {
+  ScratchDir dir;
+  const std::string path = dir.file("keep.safetensors");
+  write_safetensors(path, {{"old", torch::arange(3)}});
+  const std::string before = read_bytes(path);
+  try {
+    FileSizeLimit limit(4096);
+    write_safetensors(path, {{"big", torch::ones({100000})}});
+    FAIL() << "no exception";
+  } catch (const amt::IoError& e) {
+    EXPECT_EQ(e.file(), path);
+    EXPECT_NE(std::string(e.what()).find("cannot write"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_bytes(path), before);
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"keep.safetensors"});
 }
 
 TEST(SafetensorsAtomicWrite, FailedRenameRemovesTheTemporary) {
