@@ -183,6 +183,10 @@ TEST_F(SafetensorsMalformed, ShapeTooLargeToCount) {
   EXPECT_TRUE(
       rejects(st_file(R"({"w":{"dtype":"U8","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})"), "w",
               "more elements than int64"));
+  // 2^63 fits uint64 but not int64, which LibTorch uses for sizes and strides.
+  EXPECT_TRUE(
+      rejects(st_file(R"({"w":{"dtype":"U8","shape":[0,4294967296,2147483648],"data_offsets":[0,0]}})"), "w",
+              "more elements than int64"));
   EXPECT_TRUE(rejects(st_file(R"({"w":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,0]}})"),
                       "w", "more elements than int64"));
   // Fits int64 as an element count but not as a byte count.

@@ -188,8 +188,11 @@ TEST(SafetensorsRoundTrip, WriterAcceptsAnyLayoutAndLazyViews) {
   const auto sparse = torch::eye(3, torch::kFloat64).to_sparse();
   const auto grad = torch::ones({2}, torch::TensorOptions().requires_grad(true));
   const auto z = torch::complex(torch::tensor({1.f, 2.f}), torch::tensor({3.f, 4.f}));
-  const auto neg_view = torch::imag(torch::conj(z));  // lazily negated: its memory holds +3, +4
-  ASSERT_TRUE(neg_view.is_neg()) << "this LibTorch no longer makes a negative view; the case tests nothing";
+  const auto neg_view = torch::imag(torch::conj(z));  // lazily negated, strided: its memory holds +3, +4
+  const auto neg_contiguous = torch::_neg_view(torch::tensor({5.f, 6.f}));  // contiguous() keeps the bit
+  ASSERT_TRUE(neg_view.is_neg() && neg_contiguous.is_neg())
+      << "this LibTorch no longer makes negative views; the case tests nothing";
+  ASSERT_TRUE(neg_contiguous.is_contiguous());
   ASSERT_FALSE(transposed.is_contiguous());
   ASSERT_FALSE(strided.is_contiguous());
 
@@ -200,7 +203,8 @@ TEST(SafetensorsRoundTrip, WriterAcceptsAnyLayoutAndLazyViews) {
                            {"expanded", expanded},
                            {"sparse", sparse},
                            {"grad", grad},
-                           {"neg_view", neg_view}});
+                           {"neg_view", neg_view},
+                           {"neg_contiguous", neg_contiguous}});
   const Safetensors st = read_safetensors(path);
   EXPECT_TRUE(torch::equal(st.at("transposed"), transposed));
   EXPECT_TRUE(torch::equal(st.at("strided"), strided));
@@ -208,6 +212,7 @@ TEST(SafetensorsRoundTrip, WriterAcceptsAnyLayoutAndLazyViews) {
   EXPECT_TRUE(torch::equal(st.at("sparse"), torch::eye(3, torch::kFloat64)));
   EXPECT_TRUE(torch::equal(st.at("grad"), torch::ones({2})));
   EXPECT_TRUE(torch::equal(st.at("neg_view"), torch::tensor({-3.f, -4.f})));
+  EXPECT_TRUE(torch::equal(st.at("neg_contiguous"), torch::tensor({-5.f, -6.f})));
 }
 
 // ---------------------------------------------------------------------------------------------------------
