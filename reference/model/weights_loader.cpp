@@ -44,9 +44,9 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string
     taken[key] = true;
     const torch::Tensor& t = it->second;
     if (!torch::isFloatingType(t.scalar_type())) {
-      report.mismatched.push_back(key + ": dtype " + c10::toString(t.scalar_type()) + " is not a float dtype");
+      report.mismatched.push_back(key + " (dtype " + c10::toString(t.scalar_type()) + " is not a float dtype)");
     } else if (t.sizes() != param.sizes()) {
-      report.mismatched.push_back(key + ": file " + shape_str(t.sizes()) + " vs model " + shape_str(param.sizes()));
+      report.mismatched.push_back(key + " (file " + shape_str(t.sizes()) + " vs model " + shape_str(param.sizes()) + ")");
     } else {
       copies.emplace_back(param, t);
       report.loaded.push_back(key);

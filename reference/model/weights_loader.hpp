@@ -21,7 +21,7 @@ struct LoadReport {
   std::vector<std::string> loaded;      // keys copied into parameters
   std::vector<std::string> missing;     // parameters the file lacks
   std::vector<std::string> unexpected;  // file tensors no parameter takes
-  std::vector<std::string> mismatched;  // "key: file [..] vs model [..]" or "key: dtype I64 is not a float dtype"
+  std::vector<std::string> mismatched;  // "key (file [..] vs model [..])" or "key (dtype Long is not a float dtype)"
   bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
 };
 
