@@ -22,11 +22,13 @@ const amt::cli::Registration kEmbed{
           ->required()
           ->check(CLI::IsMember({"dinov2", "dinov3"}));
       app.add_option("--weights", args->request.weights, "HF safetensors checkpoint")->required();
-      app.add_option("--input", args->request.input, "safetensors file holding pixel_values [B,3,H,W]")->required();
+      app.add_option("--input", args->request.input, "safetensors file holding pixel_values [B,3,H,W]")
+          ->required();
       app.add_option("--out", args->request.output, "output safetensors file")->required();
-      app.add_option("--interp", args->interp,
-                     "DINOv2 position-table resampling: hf (explicit size) | meta (scale factor, offset 0.1); "
-                     "ignored for dinov3")
+      app.add_option(
+             "--interp", args->interp,
+             "DINOv2 position-table resampling: hf (explicit size) | meta (scale factor, offset 0.1); "
+             "ignored for dinov3")
           ->check(CLI::IsMember({"hf", "meta"}))
           ->capture_default_str();
       app.add_option("--dtype", args->dtype, "precision policy")
@@ -41,8 +43,8 @@ const amt::cli::Registration kEmbed{
         r.interp = amt::model::parse_pos_interp(args->interp);
         r.dtype = args->dtype;
         const auto s = amt::model::run_embed(r);
-        std::cout << "embed: " << r.output << ": " << s.batch << " image(s) " << s.height << "x" << s.width << ", "
-                  << s.grid_h << "x" << s.grid_w << " patches, D=" << s.dim << ", " << s.registers
+        std::cout << "embed: " << r.output << ": " << s.batch << " image(s) " << s.height << "x" << s.width
+                  << ", " << s.grid_h << "x" << s.grid_w << " patches, D=" << s.dim << ", " << s.registers
                   << " register(s), " << r.dtype << "\n";
         return 0;
       };

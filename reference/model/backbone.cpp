@@ -9,7 +9,9 @@
 
 namespace amt::model {
 
-Backbone::Backbone(VitConfig cfg) : cfg_(std::move(cfg)) { validate(cfg_); }
+Backbone::Backbone(VitConfig cfg) : cfg_(std::move(cfg)) {
+  validate(cfg_);
+}
 
 std::pair<int64_t, int64_t> Backbone::patch_grid(int64_t H, int64_t W) const {
   const int64_t p = cfg_.patch_size;
@@ -32,8 +34,8 @@ BackboneOutput Backbone::forward(const torch::Tensor& pixels, const precision::P
   }
   const auto [hp, wp] = patch_grid(pixels.size(2), pixels.size(3));
   if (pixels.scalar_type() != policy.activation_dtype()) {
-    throw DtypeError("backbone input is " + std::string(c10::toString(pixels.scalar_type())) + " but policy " +
-                     policy.name() + " runs on " + c10::toString(policy.activation_dtype()) +
+    throw DtypeError("backbone input is " + std::string(c10::toString(pixels.scalar_type())) +
+                     " but policy " + policy.name() + " runs on " + c10::toString(policy.activation_dtype()) +
                      " activations; pass images through precision::conform_image first");
   }
   if (dtype_witness().scalar_type() != policy.param_dtype()) {

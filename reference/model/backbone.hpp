@@ -1,13 +1,16 @@
 // The common interface of the DINOv2 and DINOv3 backbones.
 //
 // Contract of Backbone::forward(pixels, policy):
-//   - pixels [B,C,H,W] are already conformed (precision::conform_image): their dtype is the policy's activation
-//     dtype, and the parameters are in its parameter dtype (precision::apply_param_dtype). Anything else is an
-//     amt::DtypeError: the backbone never casts its input or its weights (DESIGN.md P1).
+//   - pixels [B,C,H,W] are already conformed (precision::conform_image): their dtype is the policy's
+//   activation
+//     dtype, and the parameters are in its parameter dtype (precision::apply_param_dtype). Anything else is
+//     an amt::DtypeError: the backbone never casts its input or its weights (DESIGN.md P1).
 //   - H and W are any multiples of the patch size; otherwise amt::ShapeError stating the size and the patch.
-//   - forward enters a precision::AutocastGuard itself, so bf16-autocast works whether or not the caller already
+//   - forward enters a precision::AutocastGuard itself, so bf16-autocast works whether or not the caller
+//   already
 //     enabled autocast (the guard nests and restores the previous state).
-//   - outputs are after the final LayerNorm, in the residual stream's dtype: fp32 under fp32 and bf16-autocast,
+//   - outputs are after the final LayerNorm, in the residual stream's dtype: fp32 under fp32 and
+//   bf16-autocast,
 //     bf16 under bf16-pure, fp64 under fp64. Token order is row-major over the (Hp, Wp) patch grid.
 #pragma once
 #include <torch/nn/module.h>
@@ -35,7 +38,8 @@ class Backbone : public torch::nn::Module {
 
   BackboneOutput forward(const torch::Tensor& pixels, const precision::PrecisionPolicy& policy);
 
-  // The (Hp, Wp) patch grid for an H×W image; amt::ShapeError when H or W is not a positive multiple of the patch.
+  // The (Hp, Wp) patch grid for an H×W image; amt::ShapeError when H or W is not a positive multiple of the
+  // patch.
   std::pair<int64_t, int64_t> patch_grid(int64_t H, int64_t W) const;
 
  protected:

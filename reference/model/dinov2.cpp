@@ -18,25 +18,28 @@ std::shared_ptr<torch::nn::Module> name_scope(torch::nn::Module& parent, const s
 Dinov2EmbeddingsImpl::Dinov2EmbeddingsImpl(const VitConfig& cfg) : cfg_(cfg) {
   const int64_t d = cfg.hidden_size, m = cfg.pos_table_side();
   cls_token = register_parameter("cls_token", torch::zeros({1, 1, d}));
-  mask_token = register_parameter("mask_token", torch::zeros({1, d}));  // masked pretraining only; unused here
+  mask_token =
+      register_parameter("mask_token", torch::zeros({1, d}));  // masked pretraining only; unused here
   position_embeddings = register_parameter("position_embeddings", torch::zeros({1, 1 + m * m, d}));
   if (cfg.num_register_tokens > 0) {  // HF Dinov2WithRegisters
     register_tokens = register_parameter("register_tokens", torch::zeros({1, cfg.num_register_tokens, d}));
   }
   auto patch_embeddings = name_scope(*this, "patch_embeddings");
   projection = patch_embeddings->register_module(
-      "projection", torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.num_channels, d, cfg.patch_size)
-                                          .stride(cfg.patch_size)));
+      "projection",
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(cfg.num_channels, d, cfg.patch_size).stride(cfg.patch_size)));
 }
 
 torch::Tensor Dinov2EmbeddingsImpl::position_embedding(int64_t hp, int64_t wp,
                                                        const precision::PrecisionPolicy& policy) {
   const int64_t m = cfg_.pos_table_side(), d = cfg_.hidden_size;
-  // Native grid: upstream returns the stored table untouched (resampling 37→37 with the meta factor would move
-  // the outputs by 0.12). Upstream's test is npatch == M² and H == W, i.e. hp == wp == M.
+  // Native grid: upstream returns the stored table untouched (resampling 37→37 with the meta factor would
+  // move the outputs by 0.12). Upstream's test is npatch == M² and H == W, i.e. hp == wp == M.
   if (hp == m && wp == m) return position_embeddings;
   const torch::Tensor cls_row = position_embeddings.narrow(1, 0, 1);
-  const torch::Tensor table = position_embeddings.narrow(1, 1, m * m).reshape({1, m, m, d}).permute({0, 3, 1, 2});
+  const torch::Tensor table =
+      position_embeddings.narrow(1, 1, m * m).reshape({1, m, m, d}).permute({0, 3, 1, 2});
   double scale_h = 0.0, scale_w = 0.0;  // 0: resample to the explicit size (hf)
   if (cfg_.pos_interp == PosInterp::kMeta) {
     // Meta passes scale factors, and PyTorch then samples at (i+½)·M/(n+offset) − ½, not (i+½)·M/n − ½.
@@ -91,7 +94,8 @@ torch::Tensor Dinov2LayerImpl::forward(const torch::Tensor& x_in, const precisio
 }
 
 Dinov2::Dinov2(const VitConfig& cfg) : Backbone(cfg) {
-  if (cfg.kind != BackboneKind::kDinov2) throw ConfigError("Dinov2 built from a non-DINOv2 config " + cfg.name);
+  if (cfg.kind != BackboneKind::kDinov2)
+    throw ConfigError("Dinov2 built from a non-DINOv2 config " + cfg.name);
   embeddings = register_module("embeddings", Dinov2Embeddings(cfg));
   layers = name_scope(*this, "encoder")->register_module("layer", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.num_layers; ++i) layers->push_back(Dinov2Layer(cfg));

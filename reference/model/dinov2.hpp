@@ -1,6 +1,7 @@
 // DINOv2 (Meta DinoVisionTransformer / HF Dinov2Model): patch 14, CLS, learned absolute positions resampled
 // bicubically for any grid, optional register tokens, pre-norm blocks with LayerScale, final LayerNorm.
-// Parameter names are HF's (notes/vision-pipeline-upstream.md §5.1), so named_parameters() == checkpoint keys.
+// Parameter names are HF's (notes/vision-pipeline-upstream.md §5.1), so named_parameters() == checkpoint
+// keys.
 #pragma once
 #include "reference/model/backbone.hpp"
 #include "reference/model/layers.hpp"
@@ -11,7 +12,8 @@ class Dinov2EmbeddingsImpl : public torch::nn::Module {
  public:
   explicit Dinov2EmbeddingsImpl(const VitConfig& cfg);
   // [CLS + pos0, patches + pos, (registers)] → [B, 1+R+hp·wp, D]
-  torch::Tensor forward(const torch::Tensor& pixels, int64_t hp, int64_t wp, const precision::PrecisionPolicy& policy);
+  torch::Tensor forward(const torch::Tensor& pixels, int64_t hp, int64_t wp,
+                        const precision::PrecisionPolicy& policy);
   // The position embedding added for an hp×wp grid: [1, 1+hp·wp, D], CLS row first, in the parameter dtype.
   torch::Tensor position_embedding(int64_t hp, int64_t wp, const precision::PrecisionPolicy& policy);
 

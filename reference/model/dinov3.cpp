@@ -9,12 +9,14 @@ namespace amt::model {
 Dinov3EmbeddingsImpl::Dinov3EmbeddingsImpl(const VitConfig& cfg) {
   const int64_t d = cfg.hidden_size;
   cls_token = register_parameter("cls_token", torch::zeros({1, 1, d}));
-  mask_token = register_parameter("mask_token", torch::zeros({1, 1, d}));  // masked pretraining only; unused here
+  mask_token =
+      register_parameter("mask_token", torch::zeros({1, 1, d}));  // masked pretraining only; unused here
   // HF creates this parameter even with 0 registers, so checkpoints always carry the key.
   register_tokens = register_parameter("register_tokens", torch::zeros({1, cfg.num_register_tokens, d}));
   patch_embeddings = register_module(
       "patch_embeddings",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(cfg.num_channels, d, cfg.patch_size).stride(cfg.patch_size)));
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(cfg.num_channels, d, cfg.patch_size).stride(cfg.patch_size)));
 }
 
 torch::Tensor Dinov3EmbeddingsImpl::forward(const torch::Tensor& pixels) {
@@ -58,7 +60,8 @@ torch::Tensor Dinov3LayerImpl::forward(const torch::Tensor& x_in, const RopeTabl
 }
 
 Dinov3::Dinov3(const VitConfig& cfg) : Backbone(cfg) {
-  if (cfg.kind != BackboneKind::kDinov3) throw ConfigError("Dinov3 built from a non-DINOv3 config " + cfg.name);
+  if (cfg.kind != BackboneKind::kDinov3)
+    throw ConfigError("Dinov3 built from a non-DINOv3 config " + cfg.name);
   embeddings = register_module("embeddings", Dinov3Embeddings(cfg));
   layers = register_module("layer", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.num_layers; ++i) layers->push_back(Dinov3Layer(cfg));

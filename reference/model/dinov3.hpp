@@ -1,6 +1,6 @@
 // DINOv3 (Meta DinoVisionTransformer / HF DINOv3ViTModel): patch 16, CLS + registers, no absolute positions,
-// axial RoPE on the patch tokens' q and k in every layer, no key bias, LayerScale, optional gated MLP, final norm.
-// Parameter names are HF's (notes/vision-pipeline-upstream.md §5.2).
+// axial RoPE on the patch tokens' q and k in every layer, no key bias, LayerScale, optional gated MLP, final
+// norm. Parameter names are HF's (notes/vision-pipeline-upstream.md §5.2).
 #pragma once
 #include "reference/model/backbone.hpp"
 #include "reference/model/layers.hpp"
@@ -22,10 +22,12 @@ TORCH_MODULE(Dinov3Embeddings);
 class Dinov3LayerImpl : public torch::nn::Module {
  public:
   explicit Dinov3LayerImpl(const VitConfig& cfg);
-  torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope, const precision::PrecisionPolicy& policy);
+  torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope,
+                        const precision::PrecisionPolicy& policy);
 
  private:
-  torch::Tensor attend(const torch::Tensor& x, const RopeTables& rope, const precision::PrecisionPolicy& policy);
+  torch::Tensor attend(const torch::Tensor& x, const RopeTables& rope,
+                       const precision::PrecisionPolicy& policy);
   int64_t heads_, prefix_;
   LayerNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};

@@ -52,10 +52,12 @@ EmbedSummary run_embed(const EmbedRequest& r) {
                                                   {"patch", precision::to_output(out.patch, policy)}};
   const int64_t regs = out.registers.size(1);
   if (regs > 0) tensors["registers"] = precision::to_output(out.registers, policy);
-  std::map<std::string, std::string> meta = {
-      {"backbone", backbone_kind_name(r.kind)}, {"dtype", policy.name()},
-      {"weights", r.weights},                   {"input", r.input},
-      {"grid_h", std::to_string(out.Hp)},       {"grid_w", std::to_string(out.Wp)}};
+  std::map<std::string, std::string> meta = {{"backbone", backbone_kind_name(r.kind)},
+                                             {"dtype", policy.name()},
+                                             {"weights", r.weights},
+                                             {"input", r.input},
+                                             {"grid_h", std::to_string(out.Hp)},
+                                             {"grid_w", std::to_string(out.Wp)}};
   if (r.kind == BackboneKind::kDinov2) meta["interp"] = pos_interp_name(r.interp);
   io::write_safetensors(r.output, tensors, meta);
 

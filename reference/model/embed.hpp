@@ -1,5 +1,5 @@
-// The work behind `amt_conformance embed`: run a backbone checkpoint on a case file's pixel_values and write the
-// features after the final norm. Kept in the library so tests can drive it without spawning the CLI.
+// The work behind `amt_conformance embed`: run a backbone checkpoint on a case file's pixel_values and write
+// the features after the final norm. Kept in the library so tests can drive it without spawning the CLI.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,10 +10,10 @@ namespace amt::model {
 
 struct EmbedRequest {
   BackboneKind kind = BackboneKind::kDinov2;
-  std::string weights;      // HF safetensors checkpoint
-  std::string input;        // safetensors holding pixel_values [B,3,H,W], any float dtype
-  std::string output;       // written: cls [B,D], patch [B,N,D], registers [B,R,D] when R > 0
-  std::string config_path;  // optional explicit config (weights_loader.hpp: resolve_config)
+  std::string weights;                // HF safetensors checkpoint
+  std::string input;                  // safetensors holding pixel_values [B,3,H,W], any float dtype
+  std::string output;                 // written: cls [B,D], patch [B,N,D], registers [B,R,D] when R > 0
+  std::string config_path;            // optional explicit config (weights_loader.hpp: resolve_config)
   PosInterp interp = PosInterp::kHf;  // DINOv2 only
   std::string dtype = "fp32";         // a precision policy name
 };

@@ -24,8 +24,10 @@ LayerScaleImpl::LayerScaleImpl(int64_t dim, double init) {
 
 torch::Tensor activate(const torch::Tensor& x, Activation act) {
   switch (act) {
-    case Activation::kGelu: return torch::gelu(x);  // approximate="none": the erf form HF's "gelu" means
-    case Activation::kSilu: return torch::silu(x);
+    case Activation::kGelu:
+      return torch::gelu(x);  // approximate="none": the erf form HF's "gelu" means
+    case Activation::kSilu:
+      return torch::silu(x);
   }
   return x;
 }
@@ -91,7 +93,8 @@ std::shared_ptr<FeedForward> make_feed_forward(const VitConfig& c) {
     if (c.gated_mlp) return std::make_shared<FusedSwiGlu>(c.hidden_size, c.intermediate_size);
     return std::make_shared<PlainMlp>(c.hidden_size, c.intermediate_size, true, c.activation, "fc1", "fc2");
   }
-  if (c.gated_mlp) return std::make_shared<GatedMlp>(c.hidden_size, c.intermediate_size, c.mlp_bias, c.activation);
+  if (c.gated_mlp)
+    return std::make_shared<GatedMlp>(c.hidden_size, c.intermediate_size, c.mlp_bias, c.activation);
   return std::make_shared<PlainMlp>(c.hidden_size, c.intermediate_size, c.mlp_bias, c.activation, "up_proj",
                                     "down_proj");
 }
@@ -116,7 +119,9 @@ namespace {
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 }  // namespace
 
 void init_vit_weights(torch::nn::Module& module, const VitConfig& cfg, uint64_t seed) {
@@ -139,10 +144,13 @@ void init_vit_weights(torch::nn::Module& module, const VitConfig& cfg, uint64_t 
     } else if (leaf == "lambda1") {
       p.fill_(cfg.layerscale_value);
     } else if (is_norm) {
-      if (leaf == "weight") p.fill_(1.0);
-      else p.zero_();
+      if (leaf == "weight")
+        p.fill_(1.0);
+      else
+        p.zero_();
     } else if (contains(name, "patch_embeddings")) {
-      const double bound = 1.0 / std::sqrt(static_cast<double>(cfg.num_channels * cfg.patch_size * cfg.patch_size));
+      const double bound =
+          1.0 / std::sqrt(static_cast<double>(cfg.num_channels * cfg.patch_size * cfg.patch_size));
       p.copy_(at::rand(p.sizes(), gen, p.options()) * (2 * bound) - bound);
     } else if (ends_with(name, ".weight")) {
       normal(p, 0.02);

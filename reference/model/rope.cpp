@@ -13,9 +13,11 @@ using precision::Island;
 
 RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torch::ScalarType dtype) {
   if (h <= 0 || w <= 0) {
-    throw ShapeError("RoPE tables need a non-empty patch grid, got " + std::to_string(h) + "x" + std::to_string(w));
+    throw ShapeError("RoPE tables need a non-empty patch grid, got " + std::to_string(h) + "x" +
+                     std::to_string(w));
   }
-  if (head_dim % 4 != 0) throw ShapeError("RoPE head_dim " + std::to_string(head_dim) + " is not divisible by 4");
+  if (head_dim % 4 != 0)
+    throw ShapeError("RoPE head_dim " + std::to_string(head_dim) + " is not divisible by 4");
   precision::IslandScope no_autocast;
   const auto opt = torch::TensorOptions().dtype(dtype);
   const int64_t quarter = head_dim / 4;
@@ -34,7 +36,8 @@ RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torc
   return {torch::sin(angles), torch::cos(angles)};
 }
 
-RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, const precision::PrecisionPolicy& policy) {
+RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base,
+                       const precision::PrecisionPolicy& policy) {
   return rope_tables(h, w, head_dim, base, precision::island_dtype(Island::kRopeTables, policy));
 }
 
@@ -43,7 +46,8 @@ torch::Tensor rotate_half(const torch::Tensor& t) {
   return torch::cat({-halves[1], halves[0]}, -1);
 }
 
-torch::Tensor apply_rope(const torch::Tensor& t, const RopeTables& rope, const precision::PrecisionPolicy& policy) {
+torch::Tensor apply_rope(const torch::Tensor& t, const RopeTables& rope,
+                         const precision::PrecisionPolicy& policy) {
   // Upstream rotates in the tables' dtype and casts back (dinov3 SelfAttention.apply_rope).
   precision::IslandScope no_autocast;
   const torch::Tensor x = precision::to_island(t, Island::kRopeTables, policy);

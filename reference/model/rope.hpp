@@ -6,8 +6,8 @@
 //   angles(token i·w+j) = [2π·y/period_0.., 2π·x/period_0..] written twice → [N, d]
 //   rope(t) = t·cos + rot(t)·sin, rot(t) = [−t[d/2:], t[:d/2]]       (dimension c pairs with c + d/2)
 //
-// The tables and the rotation are the kRopeTables island: fp32, or fp64 under the fp64 policy, as upstream's fp32
-// and fp64 runs compute them.
+// The tables and the rotation are the kRopeTables island: fp32, or fp64 under the fp64 policy, as upstream's
+// fp32 and fp64 runs compute them.
 #pragma once
 #include <torch/types.h>
 
@@ -20,9 +20,10 @@ struct RopeTables {
   torch::Tensor cos;  // [h·w, d]
 };
 
-// Tables for an h×w patch grid and head dim d (d % 4 == 0), in island_dtype(kRopeTables, policy). The operations
-// and their order follow Meta's code so that the fp32 tables match upstream's.
-RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, const precision::PrecisionPolicy& policy);
+// Tables for an h×w patch grid and head dim d (d % 4 == 0), in island_dtype(kRopeTables, policy). The
+// operations and their order follow Meta's code so that the fp32 tables match upstream's.
+RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base,
+                       const precision::PrecisionPolicy& policy);
 
 // Same formula with an explicit dtype (tests compare fp32 against fp64).
 RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torch::ScalarType dtype);
@@ -31,6 +32,7 @@ RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torc
 torch::Tensor rotate_half(const torch::Tensor& t);
 
 // Rotates t [..., N, d] (patch tokens only) in the island dtype; the result is in the activation dtype.
-torch::Tensor apply_rope(const torch::Tensor& t, const RopeTables& rope, const precision::PrecisionPolicy& policy);
+torch::Tensor apply_rope(const torch::Tensor& t, const RopeTables& rope,
+                         const precision::PrecisionPolicy& policy);
 
 }  // namespace amt::model

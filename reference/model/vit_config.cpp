@@ -9,7 +9,9 @@ namespace amt::model {
 
 using json = nlohmann::json;
 
-const char* backbone_kind_name(BackboneKind kind) { return kind == BackboneKind::kDinov2 ? "dinov2" : "dinov3"; }
+const char* backbone_kind_name(BackboneKind kind) {
+  return kind == BackboneKind::kDinov2 ? "dinov2" : "dinov3";
+}
 
 BackboneKind parse_backbone_kind(const std::string& name) {
   if (name == "dinov2") return BackboneKind::kDinov2;
@@ -17,7 +19,9 @@ BackboneKind parse_backbone_kind(const std::string& name) {
   throw ConfigError("unknown backbone '" + name + "' (known: dinov2, dinov3)");
 }
 
-const char* pos_interp_name(PosInterp mode) { return mode == PosInterp::kHf ? "hf" : "meta"; }
+const char* pos_interp_name(PosInterp mode) {
+  return mode == PosInterp::kHf ? "hf" : "meta";
+}
 
 PosInterp parse_pos_interp(const std::string& name) {
   if (name == "hf") return PosInterp::kHf;
@@ -43,7 +47,8 @@ void validate(const VitConfig& c) {
       fail("meta position interpolation needs interpolate_offset > 0");
   } else {
     // RoPE pairs dimension d with d + D/2 and gives each axis D/4 frequencies.
-    if (c.head_dim() % 4 != 0) fail("DINOv3 head_dim " + std::to_string(c.head_dim()) + " must be divisible by 4");
+    if (c.head_dim() % 4 != 0)
+      fail("DINOv3 head_dim " + std::to_string(c.head_dim()) + " must be divisible by 4");
     if (!(c.rope_theta > 0.0)) fail("rope_theta must be > 0");
   }
 }
@@ -63,7 +68,8 @@ struct Fields {
     if (!has(key)) return fallback;
     const json& v = j.at(key);
     if (v.is_number_integer()) return v.get<int64_t>();
-    if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) return (int64_t)v.get<double>();
+    if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
+      return (int64_t)v.get<double>();
     bad(key, "expected an integer, got " + v.dump());
   }
   double number(const std::string& key, double fallback) const {
@@ -94,7 +100,8 @@ struct Fields {
 
 }  // namespace
 
-VitConfig parse_hf_config(const std::string& json_text, const std::string& source, const BackboneKind* expected) {
+VitConfig parse_hf_config(const std::string& json_text, const std::string& source,
+                          const BackboneKind* expected) {
   json j;
   try {
     j = json::parse(json_text);
@@ -113,7 +120,8 @@ VitConfig parse_hf_config(const std::string& json_text, const std::string& sourc
   } else if (model_type.empty() && expected) {
     kind = *expected;
   } else {
-    f.bad("model_type", "expected \"dinov2\", \"dinov2_with_registers\" or \"dinov3_vit\", got \"" + model_type + "\"");
+    f.bad("model_type",
+          "expected \"dinov2\", \"dinov2_with_registers\" or \"dinov3_vit\", got \"" + model_type + "\"");
   }
   if (expected && *expected != kind)
     f.bad("model_type", "\"" + model_type + "\" is a " + backbone_kind_name(kind) + " config, but " +
@@ -138,7 +146,8 @@ VitConfig parse_hf_config(const std::string& json_text, const std::string& sourc
     c.gated_mlp = f.boolean("use_swiglu_ffn", false) || f.boolean("use_gated_mlp", false);
     if (c.gated_mlp) {
       // HF Dinov2SwiGLUFFN: two thirds of the plain width, rounded up to a multiple of 8; SiLU gate.
-      c.intermediate_size = (static_cast<int64_t>(static_cast<double>(c.intermediate_size * 2) / 3.0) + 7) / 8 * 8;
+      c.intermediate_size =
+          (static_cast<int64_t>(static_cast<double>(c.intermediate_size * 2) / 3.0) + 7) / 8 * 8;
       c.activation = Activation::kSilu;
     } else {
       c.activation = f.activation("hidden_act", "gelu");
@@ -188,7 +197,8 @@ VitConfig dinov2(const char* name, int64_t d, int64_t depth, int64_t heads, bool
   if (swiglu) {
     c.gated_mlp = true;
     c.activation = Activation::kSilu;
-    c.intermediate_size = (static_cast<int64_t>(static_cast<double>(c.intermediate_size * 2) / 3.0) + 7) / 8 * 8;
+    c.intermediate_size =
+        (static_cast<int64_t>(static_cast<double>(c.intermediate_size * 2) / 3.0) + 7) / 8 * 8;
   }
   return c;
 }

@@ -8,14 +8,14 @@
 namespace amt::model {
 
 enum class BackboneKind { kDinov2, kDinov3 };
-const char* backbone_kind_name(BackboneKind kind);        // "dinov2" / "dinov3"
+const char* backbone_kind_name(BackboneKind kind);          // "dinov2" / "dinov3"
 BackboneKind parse_backbone_kind(const std::string& name);  // "dinov2" | "dinov3"; else amt::ConfigError
 
 // DINOv2 position-table resampling for grids other than the native one (oracle/README.md §2).
 //   kHf:   bicubic to an explicit output size (h, w)            — HF Dinov2Embeddings, interpolate_offset 0
 //   kMeta: bicubic with scale factors ((h+off)/M, (w+off)/M)    — Meta's DinoVisionTransformer, offset 0.1
 enum class PosInterp { kHf, kMeta };
-const char* pos_interp_name(PosInterp mode);         // "hf" / "meta"
+const char* pos_interp_name(PosInterp mode);          // "hf" / "meta"
 PosInterp parse_pos_interp(const std::string& name);  // "hf" | "meta"; else amt::ConfigError
 
 enum class Activation { kGelu, kSilu };  // kGelu is the exact (erf) GELU, as HF's "gelu"
@@ -57,16 +57,17 @@ struct VitConfig {
 // Throws amt::ConfigError (naming cfg.name) when the fields cannot describe a model.
 void validate(const VitConfig& cfg);
 
-// Parses an HF config.json text (Dinov2Config, Dinov2WithRegistersConfig or DINOv3ViTConfig). The model family comes
-// from `model_type` ("dinov2", "dinov2_with_registers", "dinov3_vit"); `expected`, when given, must agree with it.
-// Reads both `use_swiglu_ffn` (older) and `use_gated_mlp` (newer). Fields HF uses only for training or other heads
-// are ignored; a field with the wrong JSON type, an unsupported activation or inconsistent sizes throw
-// amt::ConfigError naming `source` and the field.
+// Parses an HF config.json text (Dinov2Config, Dinov2WithRegistersConfig or DINOv3ViTConfig). The model
+// family comes from `model_type` ("dinov2", "dinov2_with_registers", "dinov3_vit"); `expected`, when given,
+// must agree with it. Reads both `use_swiglu_ffn` (older) and `use_gated_mlp` (newer). Fields HF uses only
+// for training or other heads are ignored; a field with the wrong JSON type, an unsupported activation or
+// inconsistent sizes throw amt::ConfigError naming `source` and the field.
 VitConfig parse_hf_config(const std::string& json_text, const std::string& source,
                           const BackboneKind* expected = nullptr);
 
 // Named presets: dinov2-{tiny,s14,b14,l14,g14}, dinov3-{tiny,s16,s16plus,b16,l16}. "tiny" is the shape of
-// shared/oracle's models (D 192, depth 4, 3 heads). Unknown names throw amt::ConfigError listing the known ones.
+// shared/oracle's models (D 192, depth 4, 3 heads). Unknown names throw amt::ConfigError listing the known
+// ones.
 VitConfig preset(const std::string& name);
 std::vector<std::string> preset_names();
 

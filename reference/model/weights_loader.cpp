@@ -44,9 +44,11 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string
     taken[key] = true;
     const torch::Tensor& t = it->second;
     if (!torch::isFloatingType(t.scalar_type())) {
-      report.mismatched.push_back(key + " (dtype " + c10::toString(t.scalar_type()) + " is not a float dtype)");
+      report.mismatched.push_back(key + " (dtype " + c10::toString(t.scalar_type()) +
+                                  " is not a float dtype)");
     } else if (t.sizes() != param.sizes()) {
-      report.mismatched.push_back(key + " (file " + shape_str(t.sizes()) + " vs model " + shape_str(param.sizes()) + ")");
+      report.mismatched.push_back(key + " (file " + shape_str(t.sizes()) + " vs model " +
+                                  shape_str(param.sizes()) + ")");
     } else {
       copies.emplace_back(param, t);
       report.loaded.push_back(key);
@@ -55,13 +57,15 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string
   for (const auto& [key, t] : tensors) {
     if (!taken.count(key)) report.unexpected.push_back(key);
   }
-  const bool fail = !report.mismatched.empty() || (strict && (!report.missing.empty() || !report.unexpected.empty()));
+  const bool fail =
+      !report.mismatched.empty() || (strict && (!report.missing.empty() || !report.unexpected.empty()));
   if (fail) {
     std::vector<std::string> parts;
     if (!report.missing.empty()) parts.push_back("missing: " + join(report.missing));
     if (strict && !report.unexpected.empty()) parts.push_back("unexpected: " + join(report.unexpected));
     if (!report.mismatched.empty()) parts.push_back("mismatched: " + join(report.mismatched));
-    const size_t count = report.mismatched.size() + report.missing.size() + (strict ? report.unexpected.size() : 0);
+    const size_t count =
+        report.mismatched.size() + report.missing.size() + (strict ? report.unexpected.size() : 0);
     std::string msg = source + ": checkpoint does not fit the model (" + std::to_string(count) + " problem" +
                       (count == 1 ? "" : "s") + ")";
     for (const auto& p : parts) msg += "; " + p;
@@ -87,7 +91,8 @@ VitConfig resolve_config(const std::string& weights_path, const std::map<std::st
   const BackboneKind* want = expected ? &*expected : nullptr;
   if (!config_path.empty()) return parse_hf_config(read_text(config_path), config_path, want);
   const std::filesystem::path beside = std::filesystem::path(weights_path).parent_path() / "config.json";
-  if (std::filesystem::is_regular_file(beside)) return parse_hf_config(read_text(beside.string()), beside.string(), want);
+  if (std::filesystem::is_regular_file(beside))
+    return parse_hf_config(read_text(beside.string()), beside.string(), want);
   if (auto it = metadata.find("config"); it != metadata.end()) {
     return parse_hf_config(it->second, weights_path + " [__metadata__.config]", want);
   }

@@ -21,7 +21,8 @@ struct LoadReport {
   std::vector<std::string> loaded;      // keys copied into parameters
   std::vector<std::string> missing;     // parameters the file lacks
   std::vector<std::string> unexpected;  // file tensors no parameter takes
-  std::vector<std::string> mismatched;  // "key (file [..] vs model [..])" or "key (dtype Long is not a float dtype)"
+  std::vector<std::string>
+      mismatched;  // "key (file [..] vs model [..])" or "key (dtype Long is not a float dtype)"
   bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
 };
 
@@ -36,21 +37,23 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::map<std::string
 //   1. `config_path` when non-empty (an HF config.json-style file);
 //   2. config.json in the weights file's folder;
 //   3. the JSON string under the weights file's __metadata__ key "config".
-// `metadata` is the weights file's __metadata__. Throws amt::ConfigError naming the weights file and the places
-// looked in when none exists; parse errors name the file they come from.
+// `metadata` is the weights file's __metadata__. Throws amt::ConfigError naming the weights file and the
+// places looked in when none exists; parse errors name the file they come from.
 VitConfig resolve_config(const std::string& weights_path, const std::map<std::string, std::string>& metadata,
-                         const std::string& config_path = "", std::optional<BackboneKind> expected = std::nullopt);
+                         const std::string& config_path = "",
+                         std::optional<BackboneKind> expected = std::nullopt);
 
 struct BackboneLoadOptions {
-  std::optional<BackboneKind> kind;       // when set, the config must describe this family
-  std::string config_path;                // explicit config file (see resolve_config)
-  std::optional<PosInterp> pos_interp;    // DINOv2 resampling mode; overrides the config's
+  std::optional<BackboneKind> kind;     // when set, the config must describe this family
+  std::string config_path;              // explicit config file (see resolve_config)
+  std::optional<PosInterp> pos_interp;  // DINOv2 resampling mode; overrides the config's
   bool strict = true;
 };
 
 // Reads a safetensors checkpoint, resolves its config, builds the backbone, loads the weights strictly, then
 // casts the parameters to `policy`'s parameter dtype (precision::apply_param_dtype).
-std::shared_ptr<Backbone> load_backbone(const std::string& weights_path, const BackboneLoadOptions& options = {},
-                                        const precision::PrecisionPolicy& policy = precision::PrecisionPolicy());
+std::shared_ptr<Backbone> load_backbone(
+    const std::string& weights_path, const BackboneLoadOptions& options = {},
+    const precision::PrecisionPolicy& policy = precision::PrecisionPolicy());
 
 }  // namespace amt::model

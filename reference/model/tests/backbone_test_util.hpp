@@ -1,5 +1,5 @@
-// Helpers shared by the backbone tests: running a backbone the way callers do (conform → forward under no-grad)
-// and the error statistics the acceptance criteria are stated in.
+// Helpers shared by the backbone tests: running a backbone the way callers do (conform → forward under
+// no-grad) and the error statistics the acceptance criteria are stated in.
 #pragma once
 #include <torch/torch.h>
 
@@ -16,17 +16,20 @@ namespace amt::model::testing {
 using precision::PolicyKind;
 using precision::PrecisionPolicy;
 
-inline PrecisionPolicy policy_of(PolicyKind kind) { return PrecisionPolicy(kind); }
+inline PrecisionPolicy policy_of(PolicyKind kind) {
+  return PrecisionPolicy(kind);
+}
 
-inline BackboneOutput run_backbone(Backbone& backbone, const torch::Tensor& pixels, const PrecisionPolicy& policy) {
+inline BackboneOutput run_backbone(Backbone& backbone, const torch::Tensor& pixels,
+                                   const PrecisionPolicy& policy) {
   torch::NoGradGuard no_grad;
   return backbone.forward(precision::conform_image(pixels, policy, "pixel_values"), policy);
 }
 
 struct Stats {
-  double max_abs = 0;   // max |a − e|
-  double rel_l2 = 0;    // ‖a − e‖ / ‖e‖
-  double min_cos = 1;   // min over tokens (vectors along the last dim) of cos(a, e)
+  double max_abs = 0;  // max |a − e|
+  double rel_l2 = 0;   // ‖a − e‖ / ‖e‖
+  double min_cos = 1;  // min over tokens (vectors along the last dim) of cos(a, e)
 };
 
 inline Stats stats(const torch::Tensor& actual, const torch::Tensor& expected) {
@@ -48,8 +51,8 @@ inline std::string describe(const Stats& s) {
 }
 
 // Oracle-weights backbone with the policy's parameter dtype.
-inline std::shared_ptr<Backbone> oracle_backbone(const std::string& weights, BackboneKind kind, PosInterp interp,
-                                                 const PrecisionPolicy& policy) {
+inline std::shared_ptr<Backbone> oracle_backbone(const std::string& weights, BackboneKind kind,
+                                                 PosInterp interp, const PrecisionPolicy& policy) {
   BackboneLoadOptions opt;
   opt.kind = kind;
   opt.pos_interp = interp;

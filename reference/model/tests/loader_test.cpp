@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "conformance/testing/oracle.hpp"
@@ -25,8 +25,8 @@ class TempDir {
  public:
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("amt_model_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
+    path_ = fs::temp_directory_path() / ("amt_model_" + std::string(info->test_suite_name()) + "_" +
+                                         info->name() + "_" + std::to_string(::getpid()));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -37,7 +37,9 @@ class TempDir {
   fs::path path_;
 };
 
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 std::string checkpoint_error(const std::function<void()>& load) {
   try {
@@ -48,7 +50,9 @@ std::string checkpoint_error(const std::function<void()>& load) {
   return "";
 }
 
-bool has(const std::string& msg, const std::string& part) { return msg.find(part) != std::string::npos; }
+bool has(const std::string& msg, const std::string& part) {
+  return msg.find(part) != std::string::npos;
+}
 
 TEST(WeightsLoader, NamedParametersAreTheHfKeys) {
   for (const char* name : {"dinov2-tiny", "dinov3-tiny"}) {
@@ -57,11 +61,11 @@ TEST(WeightsLoader, NamedParametersAreTheHfKeys) {
     for (const auto& p : model->named_parameters()) keys.insert(p.key());
     if (std::string(name) == "dinov2-tiny") {
       EXPECT_EQ(keys.size(), 79u);  // the oracle file's tensor count
-      for (const char* k : {"embeddings.cls_token", "embeddings.mask_token", "embeddings.position_embeddings",
-                            "embeddings.patch_embeddings.projection.weight",
-                            "encoder.layer.3.attention.attention.query.bias",
-                            "encoder.layer.0.attention.output.dense.weight", "encoder.layer.2.layer_scale2.lambda1",
-                            "encoder.layer.1.mlp.fc2.bias", "layernorm.weight"}) {
+      for (const char* k :
+           {"embeddings.cls_token", "embeddings.mask_token", "embeddings.position_embeddings",
+            "embeddings.patch_embeddings.projection.weight", "encoder.layer.3.attention.attention.query.bias",
+            "encoder.layer.0.attention.output.dense.weight", "encoder.layer.2.layer_scale2.lambda1",
+            "encoder.layer.1.mlp.fc2.bias", "layernorm.weight"}) {
         EXPECT_TRUE(keys.count(k)) << k;
       }
     } else {
@@ -94,8 +98,9 @@ TEST(WeightsLoader, SmallPresetsHaveHfParameterCounts) {
   EXPECT_EQ(tensors, 211u);
 }
 
-// Builds a damaged copy of the oracle weights (renamed key, wrong shape, missing tensor, integer dtype, an extra
-// HF-shaped key the model does not have) and requires ONE CheckpointError that lists every problem on one line.
+// Builds a damaged copy of the oracle weights (renamed key, wrong shape, missing tensor, integer dtype, an
+// extra HF-shaped key the model does not have) and requires ONE CheckpointError that lists every problem on
+// one line.
 TEST(WeightsLoader, Dinov2DamagedCheckpointListsEveryProblem) {
   AMT_REQUIRE_ORACLE_FILE(weights, "dinov2_weights.safetensors");
   TempDir dir;
@@ -103,8 +108,8 @@ TEST(WeightsLoader, Dinov2DamagedCheckpointListsEveryProblem) {
   auto t = src.tensors;
   t["encoder.layer.0.norm_1.weight"] = t.at("encoder.layer.0.norm1.weight");  // renamed
   t.erase("encoder.layer.0.norm1.weight");
-  t["layernorm.bias"] = torch::zeros({191});                                  // wrong shape
-  t.erase("embeddings.mask_token");                                           // missing
+  t["layernorm.bias"] = torch::zeros({191});                                     // wrong shape
+  t.erase("embeddings.mask_token");                                              // missing
   t["encoder.layer.2.layer_scale1.lambda1"] = torch::ones({192}, torch::kLong);  // wrong dtype
   const std::string bad = dir.file("damaged.safetensors");
   io::write_safetensors(bad, t, src.metadata);
@@ -174,7 +179,8 @@ TEST(WeightsLoader, MissingConfigIsAConfigError) {
 TEST(WeightsLoader, ConfigPrecedence) {
   TempDir dir;
   const std::string weights = dir.file("w.safetensors");
-  const std::map<std::string, std::string> meta = {{"config", R"({"model_type": "dinov3_vit", "num_hidden_layers": 2})"}};
+  const std::map<std::string, std::string> meta = {
+      {"config", R"({"model_type": "dinov3_vit", "num_hidden_layers": 2})"}};
   EXPECT_EQ(resolve_config(weights, meta).num_layers, 2);
   write_text(dir.file("config.json"), R"({"model_type": "dinov3_vit", "num_hidden_layers": 3})");
   EXPECT_EQ(resolve_config(weights, meta).num_layers, 3);
@@ -223,9 +229,10 @@ TEST(VitConfig, GatedMlpFieldsAndErrors) {
   EXPECT_EQ(preset("dinov2-g14").intermediate_size, 4096);
   // DINOv3 S/16+: both spellings of the gate flag.
   for (const char* flag : {"use_gated_mlp", "use_swiglu_ffn"}) {
-    const VitConfig s = parse_hf_config(std::string(R"({"model_type": "dinov3_vit", "hidden_act": "silu", ")") + flag +
-                                            R"(": true, "intermediate_size": 1536})",
-                                        "splus.json");
+    const VitConfig s =
+        parse_hf_config(std::string(R"({"model_type": "dinov3_vit", "hidden_act": "silu", ")") + flag +
+                            R"(": true, "intermediate_size": 1536})",
+                        "splus.json");
     EXPECT_TRUE(s.gated_mlp) << flag;
     EXPECT_EQ(s.activation, Activation::kSilu);
   }
@@ -236,10 +243,12 @@ TEST(VitConfig, GatedMlpFieldsAndErrors) {
   } catch (const ConfigError& e) {
     EXPECT_TRUE(has(e.what(), "bad.json [layer_norm_eps]")) << e.what();
   }
-  EXPECT_THROW(parse_hf_config(R"({"model_type": "dinov3_vit", "hidden_act": "gelu_new"})", "x"), ConfigError);
-  EXPECT_THROW(parse_hf_config(R"({"model_type": "vit"})", "x"), ConfigError);
-  EXPECT_THROW(parse_hf_config(R"({"model_type": "dinov2", "hidden_size": 100, "num_attention_heads": 3})", "x"),
+  EXPECT_THROW(parse_hf_config(R"({"model_type": "dinov3_vit", "hidden_act": "gelu_new"})", "x"),
                ConfigError);
+  EXPECT_THROW(parse_hf_config(R"({"model_type": "vit"})", "x"), ConfigError);
+  EXPECT_THROW(
+      parse_hf_config(R"({"model_type": "dinov2", "hidden_size": 100, "num_attention_heads": 3})", "x"),
+      ConfigError);
   EXPECT_THROW(parse_hf_config("{not json", "x"), ConfigError);
 }
 
@@ -262,7 +271,8 @@ TEST(VitConfig, VariantsBuildWithHfKeys) {
 
   auto m3 = make_backbone(preset("dinov3-s16plus"));
   const auto p3 = m3->named_parameters();
-  for (const char* k : {"layer.0.mlp.gate_proj.weight", "layer.0.mlp.up_proj.bias", "layer.11.mlp.down_proj.weight"}) {
+  for (const char* k :
+       {"layer.0.mlp.gate_proj.weight", "layer.0.mlp.up_proj.bias", "layer.11.mlp.down_proj.weight"}) {
     EXPECT_TRUE(p3.contains(k)) << k;
   }
   EXPECT_EQ(p3["layer.0.mlp.gate_proj.weight"].sizes(), torch::IntArrayRef({1536, 384}));

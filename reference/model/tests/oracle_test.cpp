@@ -1,8 +1,9 @@
-// The backbones against upstream-computed outputs (shared/oracle, README §2-§4), under every precision policy.
+// The backbones against upstream-computed outputs (shared/oracle, README §2-§4), under every precision
+// policy.
 //
-// Budgets (README §4): fp64 max abs < 1e-9 vs *_f64 (DINOv2 with the fp32 position-interpolation island, DINOv3
-// with fp64 RoPE tables); fp32 max abs ≤ 2e-5 vs *_f64 (≈4× upstream's own fp32 error); bf16-autocast and
-// bf16-pure relative L2 ≤ 2e-2 and per-token cosine ≥ 0.999 vs *_f64.
+// Budgets (README §4): fp64 max abs < 1e-9 vs *_f64 (DINOv2 with the fp32 position-interpolation island,
+// DINOv3 with fp64 RoPE tables); fp32 max abs ≤ 2e-5 vs *_f64 (≈4× upstream's own fp32 error); bf16-autocast
+// and bf16-pure relative L2 ≤ 2e-2 and per-token cosine ≥ 0.999 vs *_f64.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -28,8 +29,13 @@ struct OracleCase {
   PolicyKind policy;
 };
 
+void PrintTo(const OracleCase& c, std::ostream* os) {
+  *os << c.file << " under " << PrecisionPolicy(c.policy).name();
+}
+
 std::string case_name(const ::testing::TestParamInfo<OracleCase>& info) {
-  std::string n = info.param.file.substr(0, info.param.file.find('.')) + "_" + PrecisionPolicy(info.param.policy).name();
+  std::string n =
+      info.param.file.substr(0, info.param.file.find('.')) + "_" + PrecisionPolicy(info.param.policy).name();
   for (char& ch : n) {
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   }
@@ -39,7 +45,8 @@ std::string case_name(const ::testing::TestParamInfo<OracleCase>& info) {
 std::vector<OracleCase> cases(const std::vector<std::string>& files) {
   std::vector<OracleCase> out;
   for (const auto& f : files) {
-    for (PolicyKind p : {PolicyKind::kFp64, PolicyKind::kFp32, PolicyKind::kBf16Autocast, PolicyKind::kBf16Pure}) {
+    for (PolicyKind p :
+         {PolicyKind::kFp64, PolicyKind::kFp32, PolicyKind::kBf16Autocast, PolicyKind::kBf16Pure}) {
       out.push_back({f, p});
     }
   }
@@ -52,8 +59,12 @@ void expect_within_budget(const std::string& what, const torch::Tensor& actual, 
   const Stats s = stats(actual, expected);
   std::printf("    %-28s %-14s %s\n", what.c_str(), policy.name().c_str(), describe(s).c_str());
   switch (policy.kind()) {
-    case PolicyKind::kFp64: EXPECT_LT(s.max_abs, kFp64MaxAbs) << what; break;
-    case PolicyKind::kFp32: EXPECT_LE(s.max_abs, kFp32MaxAbs) << what; break;
+    case PolicyKind::kFp64:
+      EXPECT_LT(s.max_abs, kFp64MaxAbs) << what;
+      break;
+    case PolicyKind::kFp32:
+      EXPECT_LE(s.max_abs, kFp32MaxAbs) << what;
+      break;
     default:
       EXPECT_LE(s.rel_l2, kBf16RelL2) << what;
       EXPECT_GE(s.min_cos, kBf16MinCos) << what;
@@ -62,8 +73,9 @@ void expect_within_budget(const std::string& what, const torch::Tensor& actual, 
 
 // The dtype every output must have under the policy (backbone.hpp contract).
 torch::ScalarType feature_dtype(const PrecisionPolicy& p) {
-  return p.kind() == PolicyKind::kBf16Pure ? torch::kBFloat16 : p.kind() == PolicyKind::kFp64 ? torch::kDouble
-                                                                                                 : torch::kFloat;
+  return p.kind() == PolicyKind::kBf16Pure ? torch::kBFloat16
+         : p.kind() == PolicyKind::kFp64   ? torch::kDouble
+                                           : torch::kFloat;
 }
 
 class Dinov2Oracle : public ::testing::TestWithParam<OracleCase> {};
@@ -109,9 +121,10 @@ TEST_P(Dinov2OracleTable, PositionTableMatchesUpstream) {
 }
 
 const std::vector<std::string> kDinov2Files = {
-    "dinov2_meta_224x224.safetensors", "dinov2_hf_224x224.safetensors", "dinov2_meta_224x308.safetensors",
+    "dinov2_meta_224x224.safetensors", "dinov2_hf_224x224.safetensors",   "dinov2_meta_224x308.safetensors",
     "dinov2_hf_224x308.safetensors",   "dinov2_meta_518x518.safetensors", "dinov2_hf_518x518.safetensors"};
-const std::vector<std::string> kDinov3Files = {"dinov3_rope_224x224.safetensors", "dinov3_rope_224x320.safetensors"};
+const std::vector<std::string> kDinov3Files = {"dinov3_rope_224x224.safetensors",
+                                               "dinov3_rope_224x320.safetensors"};
 
 std::string file_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string n = info.param.substr(0, info.param.find('.'));

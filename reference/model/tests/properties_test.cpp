@@ -1,5 +1,5 @@
-// Properties of the backbones over random grids, batches and policies (RapidCheck: shapes and seeds are generated,
-// tensor elements come from a seeded torch generator).
+// Properties of the backbones over random grids, batches and policies (RapidCheck: shapes and seeds are
+// generated, tensor elements come from a seeded torch generator).
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -17,7 +17,8 @@
 namespace amt::model::testing {
 namespace {
 
-// --- DINOv2 position interpolation vs an fp64 evaluation of the documented formula (oracle/README.md §2) -------
+// --- DINOv2 position interpolation vs an fp64 evaluation of the documented formula (oracle/README.md §2)
+// -------
 
 // Cubic convolution kernel with a = −0.75 (PyTorch's bicubic).
 double cubic(double d) {
@@ -47,7 +48,8 @@ torch::Tensor resample_matrix(int64_t n, int64_t m, double denom) {
 }
 
 // The expected [1, 1+h·w, C] position embedding in fp64.
-torch::Tensor reference_position_embedding(const torch::Tensor& pos, int64_t m, int64_t h, int64_t w, PosInterp mode) {
+torch::Tensor reference_position_embedding(const torch::Tensor& pos, int64_t m, int64_t h, int64_t w,
+                                           PosInterp mode) {
   const torch::Tensor p = pos.to(torch::kDouble);
   const int64_t c = p.size(2);
   if (h == m && w == m) return p;  // native grid: the stored table, unresampled
@@ -70,14 +72,16 @@ VitConfig small_dinov2(PosInterp mode) {
 }
 
 // The grid sides the generator draws from: everything small, thin grids, and the sizes whose scale-factor
-// resampling broke upstream (546/602/1092 px at patch 14 → 39/43/78; 976/1840/1952 px at patch 16 → 61/115/122).
+// resampling broke upstream (546/602/1092 px at patch 14 → 39/43/78; 976/1840/1952 px at patch 16 →
+// 61/115/122).
 rc::Gen<int64_t> grid_side() {
-  return rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 41), rc::gen::element<int64_t>(1, 36, 37, 38, 39, 43, 78, 61, 115, 122),
+  return rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 41),
+                        rc::gen::element<int64_t>(1, 36, 37, 38, 39, 43, 78, 61, 115, 122),
                         rc::gen::inRange<int64_t>(41, 161));
 }
 
-// Table std 0.02 (DINOv2's init scale). fp32 coordinate arithmetic shifts a source position by up to ~4e-6, so the
-// error scales with the table's local slope; 1e-6 absolute holds with margin at this scale.
+// Table std 0.02 (DINOv2's init scale). fp32 coordinate arithmetic shifts a source position by up to ~4e-6,
+// so the error scales with the table's local slope; 1e-6 absolute holds with margin at this scale.
 constexpr double kPositionTol = 1e-6;
 
 // Max abs difference between the model's fp32 table and the fp64 formula; -1 when dtype or shape is wrong.
@@ -119,7 +123,8 @@ TEST(BackboneProperties, PositionInterpolationThinAndSquareSweep) {
   std::printf("    worst position-interpolation error over the sweep: %.3e\n", worst);
 }
 
-// --- batch invariance ----------------------------------------------------------------------------------------
+// --- batch invariance
+// ----------------------------------------------------------------------------------------
 
 VitConfig small_backbone(BackboneKind kind) {
   VitConfig c = preset(kind == BackboneKind::kDinov2 ? "dinov2-tiny" : "dinov3-tiny");
@@ -162,22 +167,24 @@ RC_GTEST_PROP(BackboneProperties, BatchInvariance, ()) {
   const PrecisionPolicy fp32(PolicyKind::kFp32);
   const BackboneOutput all = run_backbone(*model, pixels, fp32);
   const BackboneOutput one = run_backbone(*model, pixels.narrow(0, pick, 1), fp32);
-  const double err = std::max({(all.cls.narrow(0, pick, 1) - one.cls).abs().max().item<double>(),
-                               (all.patch.narrow(0, pick, 1) - one.patch).abs().max().item<double>(),
-                               cfg.num_register_tokens == 0
-                                   ? 0.0
-                                   : (all.registers.narrow(0, pick, 1) - one.registers).abs().max().item<double>()});
-  RC_LOG() << backbone_kind_name(kind) << " grid " << hp << "x" << wp << " batch " << batch << " pick " << pick
-           << " max abs " << err << "\n";
+  const double err =
+      std::max({(all.cls.narrow(0, pick, 1) - one.cls).abs().max().item<double>(),
+                (all.patch.narrow(0, pick, 1) - one.patch).abs().max().item<double>(),
+                cfg.num_register_tokens == 0
+                    ? 0.0
+                    : (all.registers.narrow(0, pick, 1) - one.registers).abs().max().item<double>()});
+  RC_LOG() << backbone_kind_name(kind) << " grid " << hp << "x" << wp << " batch " << batch << " pick "
+           << pick << " max abs " << err << "\n";
   RC_ASSERT(err <= kBatchInvarianceTol);
 }
 
-// --- shapes under every policy ----------------------------------------------------------------------------------
+// --- shapes under every policy
+// ----------------------------------------------------------------------------------
 
 RC_GTEST_PROP(BackboneProperties, AnyPatchMultipleRunsUnderEveryPolicy, ()) {
   const BackboneKind kind = *rc::gen::element(BackboneKind::kDinov2, BackboneKind::kDinov3);
-  const PolicyKind pk =
-      *rc::gen::element(PolicyKind::kFp32, PolicyKind::kBf16Autocast, PolicyKind::kBf16Pure, PolicyKind::kFp64);
+  const PolicyKind pk = *rc::gen::element(PolicyKind::kFp32, PolicyKind::kBf16Autocast, PolicyKind::kBf16Pure,
+                                          PolicyKind::kFp64);
   const int64_t hp = *rc::gen::inRange<int64_t>(1, 9), wp = *rc::gen::inRange<int64_t>(1, 9);
   const int64_t batch = *rc::gen::inRange<int64_t>(1, 3);
   const VitConfig cfg = small_backbone(kind);
@@ -199,14 +206,28 @@ RC_GTEST_PROP(BackboneProperties, AnyPatchMultipleRunsUnderEveryPolicy, ()) {
   RC_ASSERT(out.grid.select(3, j).select(2, i).equal(out.patch.select(1, i * wp + j)));
 }
 
+// An empty batch passes through with empty outputs of the right trailing shapes (callers may skip it
+// instead).
+TEST(BackboneProperties, EmptyBatch) {
+  for (BackboneKind kind : {BackboneKind::kDinov2, BackboneKind::kDinov3}) {
+    const VitConfig cfg = small_backbone(kind);
+    auto model = make_backbone(cfg, 3);
+    const int64_t p = cfg.patch_size;
+    const BackboneOutput out = run_backbone(*model, torch::zeros({0, 3, 2 * p, 3 * p}), PrecisionPolicy());
+    EXPECT_EQ(out.patch.sizes(), torch::IntArrayRef({0, 6, cfg.hidden_size}));
+    EXPECT_EQ(out.cls.sizes(), torch::IntArrayRef({0, cfg.hidden_size}));
+  }
+}
+
 RC_GTEST_PROP(BackboneProperties, NonMultipleSizesAreShapeErrors, ()) {
   const BackboneKind kind = *rc::gen::element(BackboneKind::kDinov2, BackboneKind::kDinov3);
-  const PolicyKind pk =
-      *rc::gen::element(PolicyKind::kFp32, PolicyKind::kBf16Autocast, PolicyKind::kBf16Pure, PolicyKind::kFp64);
+  const PolicyKind pk = *rc::gen::element(PolicyKind::kFp32, PolicyKind::kBf16Autocast, PolicyKind::kBf16Pure,
+                                          PolicyKind::kFp64);
   const VitConfig cfg = small_backbone(kind);
   const int64_t p = cfg.patch_size;
   const bool bad_height = *rc::gen::arbitrary<bool>();
-  const int64_t bad = *rc::gen::suchThat(rc::gen::inRange<int64_t>(1, 5 * p), [p](int64_t v) { return v % p != 0; });
+  const int64_t bad =
+      *rc::gen::suchThat(rc::gen::inRange<int64_t>(1, 5 * p), [p](int64_t v) { return v % p != 0; });
   const int64_t good = p * *rc::gen::inRange<int64_t>(1, 4);
   const int64_t H = bad_height ? bad : good, W = bad_height ? good : bad;
   const PrecisionPolicy policy(pk);
@@ -218,7 +239,8 @@ RC_GTEST_PROP(BackboneProperties, NonMultipleSizesAreShapeErrors, ()) {
   } catch (const ShapeError& e) {
     const std::string msg = e.what();
     RC_LOG() << msg << "\n";
-    RC_ASSERT(msg.find(std::string(bad_height ? "height " : "width ") + std::to_string(bad)) != std::string::npos);
+    RC_ASSERT(msg.find(std::string(bad_height ? "height " : "width ") + std::to_string(bad)) !=
+              std::string::npos);
     RC_ASSERT(msg.find("patch size " + std::to_string(p)) != std::string::npos);
   }
 }
