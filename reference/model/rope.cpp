@@ -11,7 +11,8 @@ namespace amt::model {
 
 using precision::Island;
 
-RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torch::ScalarType dtype) {
+RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torch::ScalarType dtype,
+                       torch::Device device) {
   if (h <= 0 || w <= 0) {
     throw ShapeError("RoPE tables need a non-empty patch grid, got " + std::to_string(h) + "x" +
                      std::to_string(w));
@@ -19,7 +20,7 @@ RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torc
   if (head_dim % 4 != 0)
     throw ShapeError("RoPE head_dim " + std::to_string(head_dim) + " is not divisible by 4");
   precision::IslandScope no_autocast;
-  const auto opt = torch::TensorOptions().dtype(dtype);
+  const auto opt = torch::TensorOptions().dtype(dtype).device(device);
   const int64_t quarter = head_dim / 4;
   // periods = base ** (2 * arange(d/4) / (d/2)), as Meta computes them (a tensor pow in the table dtype).
   const torch::Tensor periods = torch::pow(base, torch::arange(quarter, opt) * 2 / (head_dim / 2));
@@ -38,7 +39,8 @@ RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torc
 
 RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base,
                        const precision::PrecisionPolicy& policy) {
-  return rope_tables(h, w, head_dim, base, precision::island_dtype(Island::kRopeTables, policy));
+  return rope_tables(h, w, head_dim, base, precision::island_dtype(Island::kRopeTables, policy),
+                     policy.device());
 }
 
 torch::Tensor rotate_half(const torch::Tensor& t) {

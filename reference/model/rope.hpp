@@ -25,8 +25,9 @@ struct RopeTables {
 RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base,
                        const precision::PrecisionPolicy& policy);
 
-// Same formula with an explicit dtype (tests compare fp32 against fp64).
-RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torch::ScalarType dtype);
+// Same formula with an explicit dtype (tests compare fp32 against fp64) and device.
+RopeTables rope_tables(int64_t h, int64_t w, int64_t head_dim, double base, torch::ScalarType dtype,
+                       torch::Device device = torch::kCPU);
 
 // [−t[..., d/2:], t[..., :d/2]]
 torch::Tensor rotate_half(const torch::Tensor& t);
