@@ -87,7 +87,9 @@ torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out
   const torch::Tensor t = fault ? table : table.to(torch::kFloat);
   auto options = F::InterpolateFuncOptions().mode(torch::kBicubic).align_corners(false);
   if (scale_h > 0.0 && scale_w > 0.0) {
-    options.scale_factor(std::vector<double>{scale_h, scale_w});
+    // recompute_scale_factor(false): the kernel uses the given factors in its source-coordinate formula (as
+    // upstream's meta mode does) and LibTorch does not print its "default behavior changed" warning.
+    options.scale_factor(std::vector<double>{scale_h, scale_w}).recompute_scale_factor(false);
   } else {
     options.size(std::vector<int64_t>{out_h, out_w});
   }
