@@ -21,15 +21,15 @@ std::string source_dir();
 
 // Use at the top of a test that needs an oracle file: binds `var` to its path, or skips (locally) /
 // fails (in CI) with a message naming the missing path and the variable that overrides it.
-#define AMT_REQUIRE_ORACLE_FILE(var, name)                                                              \
-  std::string var;                                                                                      \
-  do {                                                                                                  \
-    auto amt_found_ = ::amt::testing::oracle_file(name);                                                \
-    if (!amt_found_) {                                                                                  \
-      const std::string amt_msg_ = "oracle file " + ::amt::testing::oracle_dir() + "/" + (name) +       \
-                                   " is absent (set AMT_ORACLE_DIR to the folder holding it)";          \
-      if (::amt::testing::in_ci()) FAIL() << amt_msg_ << "; CI is set, so this is a failure";           \
-      GTEST_SKIP() << amt_msg_;                                                                         \
-    }                                                                                                   \
-    var = *amt_found_;                                                                                  \
+#define AMT_REQUIRE_ORACLE_FILE(var, name)                                                        \
+  std::string var;                                                                                \
+  do {                                                                                            \
+    auto amt_found_ = ::amt::testing::oracle_file(name);                                          \
+    if (!amt_found_) {                                                                            \
+      const std::string amt_msg_ = "oracle file " + ::amt::testing::oracle_dir() + "/" + (name) + \
+                                   " is absent (set AMT_ORACLE_DIR to the folder holding it)";    \
+      if (::amt::testing::in_ci()) FAIL() << amt_msg_ << "; CI is set, so this is a failure";     \
+      GTEST_SKIP() << amt_msg_;                                                                   \
+    }                                                                                             \
+    var = *amt_found_;                                                                            \
   } while (0)

@@ -15,8 +15,7 @@ class Error : public std::runtime_error {
 // A file could not be opened, read, written or renamed (the OS said no).
 class IoError : public Error {
  public:
-  IoError(std::string file, const std::string& what)
-      : Error(file + ": " + what), file_(std::move(file)) {}
+  IoError(std::string file, const std::string& what) : Error(file + ": " + what), file_(std::move(file)) {}
   const std::string& file() const { return file_; }
 
  private:

@@ -36,8 +36,11 @@ constexpr double kImageNetStd[3] = {0.229, 0.224, 0.225};
 TensorMap conform_batch(const TensorMap& batch, const PrecisionPolicy& policy);
 
 // The single-field rules conform_batch applies (named so the fault catalogue can switch each one).
-torch::Tensor conform_image(const torch::Tensor& image, const PrecisionPolicy& policy, const std::string& field = "image");
-torch::Tensor conform_camera(const torch::Tensor& camera, const PrecisionPolicy& policy, const std::string& field);
-torch::Tensor conform_label(const torch::Tensor& label, const PrecisionPolicy& policy, const std::string& field);
+torch::Tensor conform_image(const torch::Tensor& image, const PrecisionPolicy& policy,
+                            const std::string& field = "image");
+torch::Tensor conform_camera(const torch::Tensor& camera, const PrecisionPolicy& policy,
+                             const std::string& field);
+torch::Tensor conform_label(const torch::Tensor& label, const PrecisionPolicy& policy,
+                            const std::string& field);
 
 }  // namespace amt::precision

@@ -36,14 +36,14 @@ torch::Tensor to_param(const torch::Tensor& x, const PrecisionPolicy& policy);
 
 // --- the islands themselves -------------------------------------------------------------------------------
 // Bicubic (align_corners=false, no antialias) resampling of a [1,C,M,M] position table to (out_h, out_w),
-// either to an explicit size (`scale_h`, `scale_w` ≤ 0) or with scale factors (DINOv2 "meta" mode). Computes in
-// fp32 always; returns fp32.
-torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out_h, int64_t out_w, double scale_h = 0.0,
-                                         double scale_w = 0.0);
+// either to an explicit size (`scale_h`, `scale_w` ≤ 0) or with scale factors (DINOv2 "meta" mode). Computes
+// in fp32 always; returns fp32.
+torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out_h, int64_t out_w,
+                                         double scale_h = 0.0, double scale_w = 0.0);
 
 // LayerNorm over the last dim, computed in the island dtype; the result has the input's dtype.
-torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps,
-                         const PrecisionPolicy& policy);
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                         double eps, const PrecisionPolicy& policy);
 
 // Projects camera-frame points [B,N,3] with K [B,3,3] (and optional world→camera E [B,4,4] applied first)
 // to pixels [B,N,2] and depth [B,N]; in the island dtype. Depth is clamped away from 0 for the division.
@@ -54,12 +54,12 @@ struct Projection {
 Projection project_points(const torch::Tensor& points, const torch::Tensor& K, const torch::Tensor& E,
                           const PrecisionPolicy& policy);
 
-// grid_sample(bilinear, zeros padding, align_corners=false) of features [B,C,H,W] at normalised grid [B,N,1,2],
-// computed in the island dtype; the result is cast back to the features' dtype.
-torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& grid, const PrecisionPolicy& policy);
+// grid_sample(bilinear, zeros padding, align_corners=false) of features [B,C,H,W] at normalised grid
+// [B,N,1,2], computed in the island dtype; the result is cast back to the features' dtype.
+torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& grid,
+                          const PrecisionPolicy& policy);
 
 // Autocast is off inside every island (used by the functions above and by loss/metric code).
 using IslandScope = AutocastDisabled;
-
 
 }  // namespace amt::precision

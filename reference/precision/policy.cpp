@@ -12,12 +12,17 @@ struct PolicyRow {
   const char* name;
 };
 constexpr PolicyRow kPolicies[] = {
-    {PolicyKind::kFp32, "fp32"},          {PolicyKind::kBf16Autocast, "bf16-autocast"},
-    {PolicyKind::kBf16Pure, "bf16-pure"}, {PolicyKind::kFp64, "fp64"},
-    {PolicyKind::kFp16Autocast, "fp16-autocast"}, {PolicyKind::kFp16Pure, "fp16-pure"},
+    {PolicyKind::kFp32, "fp32"},
+    {PolicyKind::kBf16Autocast, "bf16-autocast"},
+    {PolicyKind::kBf16Pure, "bf16-pure"},
+    {PolicyKind::kFp64, "fp64"},
+    {PolicyKind::kFp16Autocast, "fp16-autocast"},
+    {PolicyKind::kFp16Pure, "fp16-pure"},
 };
 
-bool is_fp16(PolicyKind kind) { return kind == PolicyKind::kFp16Autocast || kind == PolicyKind::kFp16Pure; }
+bool is_fp16(PolicyKind kind) {
+  return kind == PolicyKind::kFp16Autocast || kind == PolicyKind::kFp16Pure;
+}
 }  // namespace
 
 PrecisionPolicy::PrecisionPolicy(PolicyKind kind, torch::Device device) : kind_(kind), device_(device) {
@@ -58,23 +63,33 @@ std::string PrecisionPolicy::name() const {
 
 torch::ScalarType PrecisionPolicy::param_dtype() const {
   switch (kind_) {
-    case PolicyKind::kBf16Pure: return torch::kBFloat16;
-    case PolicyKind::kFp16Pure: return torch::kHalf;
-    case PolicyKind::kFp64: return torch::kDouble;
-    default: return torch::kFloat;
+    case PolicyKind::kBf16Pure:
+      return torch::kBFloat16;
+    case PolicyKind::kFp16Pure:
+      return torch::kHalf;
+    case PolicyKind::kFp64:
+      return torch::kDouble;
+    default:
+      return torch::kFloat;
   }
 }
 
-torch::ScalarType PrecisionPolicy::activation_dtype() const { return param_dtype(); }
+torch::ScalarType PrecisionPolicy::activation_dtype() const {
+  return param_dtype();
+}
 
 torch::ScalarType PrecisionPolicy::compute_dtype() const {
   switch (kind_) {
     case PolicyKind::kBf16Autocast:
-    case PolicyKind::kBf16Pure: return torch::kBFloat16;
+    case PolicyKind::kBf16Pure:
+      return torch::kBFloat16;
     case PolicyKind::kFp16Autocast:
-    case PolicyKind::kFp16Pure: return torch::kHalf;
-    case PolicyKind::kFp64: return torch::kDouble;
-    default: return torch::kFloat;
+    case PolicyKind::kFp16Pure:
+      return torch::kHalf;
+    case PolicyKind::kFp64:
+      return torch::kDouble;
+    default:
+      return torch::kFloat;
   }
 }
 
@@ -82,7 +97,9 @@ torch::ScalarType PrecisionPolicy::island_dtype() const {
   return kind_ == PolicyKind::kFp64 ? torch::kDouble : torch::kFloat;
 }
 
-torch::ScalarType PrecisionPolicy::output_dtype() const { return island_dtype(); }
+torch::ScalarType PrecisionPolicy::output_dtype() const {
+  return island_dtype();
+}
 
 bool PrecisionPolicy::uses_autocast() const {
   return kind_ == PolicyKind::kBf16Autocast || kind_ == PolicyKind::kFp16Autocast;

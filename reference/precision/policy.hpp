@@ -38,7 +38,9 @@ class PrecisionPolicy {
   torch::ScalarType output_dtype() const;      // geometric outputs (P5): fp32, or fp64 under fp64
   bool uses_autocast() const;
 
-  bool operator==(const PrecisionPolicy& other) const { return kind_ == other.kind_ && device_ == other.device_; }
+  bool operator==(const PrecisionPolicy& other) const {
+    return kind_ == other.kind_ && device_ == other.device_;
+  }
 
  private:
   PolicyKind kind_;
@@ -57,6 +59,7 @@ namespace amt::precision {
 
 // Moves a module's parameters and buffers to the policy's device and parameter dtype (model construction and
 // weight loading call this; model code never calls .to(dtype) itself).
-void apply_param_dtype(torch::nn::Module& module, const PrecisionPolicy& policy);  // every name parse() accepts, in table order
+void apply_param_dtype(torch::nn::Module& module,
+                       const PrecisionPolicy& policy);  // every name parse() accepts, in table order
 
 }  // namespace amt::precision

@@ -1,0 +1,54 @@
+#include "reference/precision/autocast_guard.hpp"
+
+#include <ATen/autocast_mode.h>
+
+namespace amt::precision {
+
+AutocastGuard::AutocastGuard(const PrecisionPolicy& policy) {
+  if (!policy.uses_autocast()) return;
+  active_ = true;
+  cuda_ = policy.device().is_cuda();
+  if (cuda_) {
+    prev_enabled_ = at::autocast::is_enabled();
+    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(policy.compute_dtype());
+    at::autocast::set_enabled(true);
+  } else {
+    prev_enabled_ = at::autocast::is_cpu_enabled();
+    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(policy.compute_dtype());
+    at::autocast::set_cpu_enabled(true);
+  }
+  at::autocast::increment_nesting();
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (!active_) return;
+  // Leaving the outermost region drops the cached low-precision copies of the weights, which would
+  // otherwise go stale after the optimizer updates the fp32 masters.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (cuda_) {
+    at::autocast::set_enabled(prev_enabled_);
+    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+  } else {
+    at::autocast::set_cpu_enabled(prev_enabled_);
+    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+  }
+}
+
+AutocastDisabled::AutocastDisabled()
+    : prev_cpu_(at::autocast::is_cpu_enabled()), prev_cuda_(at::autocast::is_enabled()) {
+  at::autocast::set_cpu_enabled(false);
+  at::autocast::set_enabled(false);
+}
+
+AutocastDisabled::~AutocastDisabled() {
+  at::autocast::set_cpu_enabled(prev_cpu_);
+  at::autocast::set_enabled(prev_cuda_);
+}
+
+bool autocast_enabled(torch::Device device) {
+  return device.is_cuda() ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+
+}  // namespace amt::precision

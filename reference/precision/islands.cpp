@@ -1,0 +1,154 @@
+#include "reference/precision/islands.hpp"
+
+#include <torch/nn/functional/upsampling.h>
+#include <torch/nn/functional/vision.h>
+
+#include "reference/core/error.hpp"
+#include "reference/precision/faults.hpp"
+
+namespace amt::precision {
+
+namespace F = torch::nn::functional;
+
+namespace {
+const FaultRegistration kInterpFault{
+    "island.position_interpolation_compute_dtype",
+    "position table resampled in the parameter dtype (bf16 bicubic on CPU is wrong by relL2 0.04-0.1)"};
+const FaultRegistration kLayerNormFault{"island.layer_norm_mixed",
+                                        "LayerNorm called on a lower-precision input with fp32 parameters "
+                                        "(Linear->LayerNorm throws under CPU autocast)"};
+const FaultRegistration kProjectionNoCastFault{"island.projection_no_cast",
+                                               "seed 002: matmul(points, K^T) with points in bf16 and K in "
+                                               "fp32 ('expected scalar type BFloat16 but found "
+                                               "Float')"};
+const FaultRegistration kProjectionDtypeFault{
+    "island.projection_activation_dtype",
+    "hazard 18 / upstream's committed fix: K cast to the points' dtype, so projection runs in bf16 (u,v "
+    "quantised to 1-2 px)"};
+const FaultRegistration kGridSampleFault{
+    "island.grid_sample_feature_dtype",
+    "grid_sample run in the feature dtype (no bf16/fp16 CPU kernel; bf16 coordinates on CUDA)"};
+}  // namespace
+
+const char* island_name(Island island) {
+  switch (island) {
+    case Island::kPositionInterpolation:
+      return "position_interpolation";
+    case Island::kRopeTables:
+      return "rope_tables";
+    case Island::kCameraProjection:
+      return "camera_projection";
+    case Island::kGridSample:
+      return "grid_sample";
+    case Island::kLayerNorm:
+      return "layer_norm";
+    case Island::kLoss:
+      return "loss";
+    case Island::kMetric:
+      return "metric";
+    case Island::kOptimizer:
+      return "optimizer";
+  }
+  return "?";
+}
+
+torch::ScalarType island_dtype(Island island, const PrecisionPolicy& policy) {
+  switch (island) {
+    case Island::kPositionInterpolation:
+      return torch::kFloat;  // upstream resamples in fp32 even in fp64 runs
+    case Island::kMetric:
+      return torch::kDouble;  // metrics accumulate in fp64 always
+    default:
+      return policy.island_dtype();
+  }
+}
+
+torch::Tensor to_island(const torch::Tensor& x, Island island, const PrecisionPolicy& policy) {
+  return x.to(island_dtype(island, policy));
+}
+
+torch::Tensor to_activation(const torch::Tensor& x, const PrecisionPolicy& policy) {
+  return x.to(policy.activation_dtype());
+}
+
+torch::Tensor to_output(const torch::Tensor& x, const PrecisionPolicy& policy) {
+  return x.to(policy.output_dtype());
+}
+
+torch::Tensor to_param(const torch::Tensor& x, const PrecisionPolicy& policy) {
+  return x.to(policy.param_dtype());
+}
+
+torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out_h, int64_t out_w,
+                                         double scale_h, double scale_w) {
+  if (table.dim() != 4) throw ShapeError("position table must be [1,C,M,M] for interpolation");
+  IslandScope scope;
+  const bool fault = fault_enabled("island.position_interpolation_compute_dtype");
+  const torch::Tensor t = fault ? table : table.to(torch::kFloat);
+  auto options = F::InterpolateFuncOptions().mode(torch::kBicubic).align_corners(false);
+  if (scale_h > 0.0 && scale_w > 0.0) {
+    options.scale_factor(std::vector<double>{scale_h, scale_w});
+  } else {
+    options.size(std::vector<int64_t>{out_h, out_w});
+  }
+  torch::Tensor out = F::interpolate(t, options);
+  if (out.size(2) != out_h || out.size(3) != out_w) {
+    throw ShapeError("position interpolation produced " + std::to_string(out.size(2)) + "x" +
+                     std::to_string(out.size(3)) + " instead of " + std::to_string(out_h) + "x" +
+                     std::to_string(out_w));
+  }
+  return out.to(torch::kFloat);
+}
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                         double eps, const PrecisionPolicy& policy) {
+  const int64_t c = x.size(-1);
+  if (fault_enabled("island.layer_norm_mixed")) return torch::layer_norm(x, {c}, weight, bias, eps);
+  IslandScope scope;
+  const auto dt = island_dtype(Island::kLayerNorm, policy);
+  const torch::Tensor y = torch::layer_norm(x.to(dt), {c}, weight.defined() ? weight.to(dt) : weight,
+                                            bias.defined() ? bias.to(dt) : bias, eps);
+  return y.to(x.scalar_type());
+}
+
+Projection project_points(const torch::Tensor& points, const torch::Tensor& K, const torch::Tensor& E,
+                          const PrecisionPolicy& policy) {
+  if (points.dim() != 3 || points.size(-1) != 3) throw ShapeError("project_points: points must be [B,N,3]");
+  if (K.dim() != 3 || K.size(-1) != 3 || K.size(-2) != 3)
+    throw ShapeError("project_points: K must be [B,3,3]");
+  torch::Tensor p, k, e;
+  if (fault_enabled("island.projection_no_cast")) {
+    p = points, k = K, e = E;  // upstream before its fix: whatever dtypes arrive meet in one matmul
+  } else if (fault_enabled("island.projection_activation_dtype")) {
+    p = points, k = K.to(points.scalar_type()), e = E.defined() ? E.to(points.scalar_type()) : E;
+  } else {
+    const auto dt = island_dtype(Island::kCameraProjection, policy);
+    p = points.to(dt), k = K.to(dt), e = E.defined() ? E.to(dt) : E;
+  }
+  IslandScope scope;
+  torch::Tensor cam = p;
+  if (e.defined()) {
+    const torch::Tensor homo = torch::cat({p, torch::ones_like(p.narrow(-1, 0, 1))}, -1);
+    cam = torch::matmul(homo, e.transpose(-1, -2)).narrow(-1, 0, 3);
+  }
+  const torch::Tensor uvw = torch::matmul(cam, k.transpose(-1, -2));
+  const torch::Tensor depth = uvw.select(-1, 2);
+  // Clamped only for the division: points at or behind the camera land far outside the image (and so
+  // sample zeros); callers that need to know use `depth`.
+  const torch::Tensor uv = uvw.narrow(-1, 0, 2) / depth.clamp_min(1e-6).unsqueeze(-1);
+  return {uv, cam.select(-1, 2)};
+}
+
+torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& grid,
+                          const PrecisionPolicy& policy) {
+  const auto options =
+      F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false);
+  if (fault_enabled("island.grid_sample_feature_dtype")) {
+    return F::grid_sample(features, grid.to(features.scalar_type()), options);
+  }
+  IslandScope scope;
+  const auto dt = island_dtype(Island::kGridSample, policy);
+  return F::grid_sample(features.to(dt), grid.to(dt), options).to(features.scalar_type());
+}
+
+}  // namespace amt::precision

@@ -1,0 +1,125 @@
+// P2: each fp32 island computes in fp32 (fp64 under fp64) and gives the documented result dtype.
+#include "reference/precision/islands.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "reference/core/error.hpp"
+#include "reference/precision/autocast_guard.hpp"
+#include "reference/precision/faults.hpp"
+
+namespace amt::precision {
+namespace {
+
+double rel_l2(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto d = a.to(torch::kDouble) - b.to(torch::kDouble);
+  return (d.norm() / b.to(torch::kDouble).norm()).item<double>();
+}
+
+TEST(Islands, IslandDtypes) {
+  const auto fp64 = PrecisionPolicy::parse("fp64");
+  const auto pure = PrecisionPolicy::parse("bf16-pure");
+  EXPECT_EQ(island_dtype(Island::kPositionInterpolation, fp64), torch::kFloat);
+  EXPECT_EQ(island_dtype(Island::kCameraProjection, fp64), torch::kDouble);
+  EXPECT_EQ(island_dtype(Island::kCameraProjection, pure), torch::kFloat);
+  EXPECT_EQ(island_dtype(Island::kMetric, pure), torch::kDouble);
+  EXPECT_EQ(island_dtype(Island::kLoss, pure), torch::kFloat);
+}
+
+TEST(Islands, PositionInterpolationIsFp32EvenForBf16Tables) {
+  torch::manual_seed(1);
+  const auto table = torch::randn({1, 16, 37, 37});
+  const auto reference = interpolate_position_table(table, 29, 61);
+  const auto from_bf16 = interpolate_position_table(table.to(torch::kBFloat16), 29, 61);
+  EXPECT_EQ(from_bf16.scalar_type(), torch::kFloat);
+  // Only the bf16 rounding of the table itself remains (≈ 2^-9 relative).
+  EXPECT_LT(rel_l2(from_bf16, reference), 5e-3);
+  // The fault (resample in bf16) is what DESIGN §10 measured as badly wrong.
+  ScopedFault fault("island.position_interpolation_compute_dtype");
+  const auto buggy = interpolate_position_table(table.to(torch::kBFloat16), 29, 61);
+  EXPECT_GT(rel_l2(buggy, reference), 2e-2);
+}
+
+TEST(Islands, PositionInterpolationScaleFactorModeGivesTheRequestedSize) {
+  const auto table = torch::randn({1, 4, 37, 37});
+  const int64_t h = 16, w = 22;
+  const auto out = interpolate_position_table(table, h, w, (h + 0.1) / 37.0, (w + 0.1) / 37.0);
+  EXPECT_EQ(out.sizes(), torch::IntArrayRef({1, 4, 16, 22}));
+  const auto by_size = interpolate_position_table(table, h, w);
+  EXPECT_GT((out - by_size).abs().max().item<double>(), 1e-3) << "meta and hf modes must differ";
+}
+
+TEST(Islands, LayerNormAfterLinearWorksUnderAutocastAndKeepsInputDtype) {
+  torch::nn::Linear lin(8, 8);
+  torch::nn::LayerNorm ln(torch::nn::LayerNormOptions({8}));
+  const auto policy = PrecisionPolicy::parse("bf16-autocast");
+  AutocastGuard guard(policy);
+  const auto h = lin(torch::randn({4, 8}));
+  ASSERT_EQ(h.scalar_type(), torch::kBFloat16);
+  EXPECT_THROW(ln(h), c10::Error) << "if mixed LayerNorm works now, the island may be unnecessary";
+  const auto y = layer_norm(h, ln->weight, ln->bias, 1e-5, policy);
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  const auto ref = torch::layer_norm(h.to(torch::kFloat), {8}, ln->weight, ln->bias, 1e-5);
+  EXPECT_LT(rel_l2(y, ref), 1e-2);
+}
+
+TEST(Islands, ProjectionComputesInTheIslandDtypeAndMatchesTheFormula) {
+  auto K = torch::tensor({{500.0, 0.0, 320.0}, {0.0, 400.0, 240.0}, {0.0, 0.0, 1.0}}).unsqueeze(0);
+  const auto pts = torch::tensor({{{0.1, -0.05, 0.5}, {0.0, 0.0, 2.0}}}).to(torch::kBFloat16);
+  for (const char* name : {"fp32", "bf16-autocast", "bf16-pure", "fp64"}) {
+    const auto policy = PrecisionPolicy::parse(name);
+    AutocastGuard guard(policy);
+    const auto proj = project_points(pts, K, torch::Tensor(), policy);
+    EXPECT_EQ(proj.uv.scalar_type(), policy.island_dtype()) << name;
+    const auto p = pts.to(torch::kDouble);
+    const double u0 = 500.0 * p[0][0][0].item<double>() / p[0][0][2].item<double>() + 320.0;
+    const double v0 = 400.0 * p[0][0][1].item<double>() / p[0][0][2].item<double>() + 240.0;
+    EXPECT_NEAR(proj.uv[0][0][0].item<double>(), u0, 1e-3) << name;
+    EXPECT_NEAR(proj.uv[0][0][1].item<double>(), v0, 1e-3) << name;
+    EXPECT_NEAR(proj.uv[0][1][0].item<double>(), 320.0, 1e-4) << name;
+  }
+}
+
+TEST(Islands, ProjectionAppliesExtrinsicsFirst) {
+  auto K = torch::eye(3).unsqueeze(0);
+  auto E = torch::eye(4).unsqueeze(0).clone();
+  E[0][2][3] = 1.0;  // world z + 1 = camera z
+  const auto pts = torch::tensor({{{1.0, 2.0, 1.0}}});
+  const auto proj = project_points(pts, K, E, PrecisionPolicy());
+  EXPECT_NEAR(proj.uv[0][0][0].item<double>(), 0.5, 1e-6);
+  EXPECT_NEAR(proj.uv[0][0][1].item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(proj.depth[0][0].item<double>(), 2.0, 1e-6);
+}
+
+TEST(Islands, ProjectionInActivationDtypeQuantisesPixels) {
+  // Hazard 18: upstream's fix casts K to bf16; u,v then land on a ~2 px lattice. The island keeps sub-pixel
+  // accuracy.
+  auto K = torch::tensor({{617.343, 0.0, 312.42}, {0.0, 617.343, 239.99}, {0.0, 0.0, 1.0}}).unsqueeze(0);
+  torch::manual_seed(3);
+  const auto pts =
+      (torch::rand({1, 64, 3}) * torch::tensor({0.2, 0.2, 0.3}) + torch::tensor({-0.1, -0.1, 0.5}))
+          .to(torch::kBFloat16);
+  const auto policy = PrecisionPolicy::parse("bf16-pure");
+  const auto good = project_points(pts, K, torch::Tensor(), policy).uv.to(torch::kDouble);
+  const auto exact = project_points(pts.to(torch::kDouble), K.to(torch::kDouble), torch::Tensor(),
+                                    PrecisionPolicy::parse("fp64"))
+                         .uv;
+  EXPECT_LT((good - exact).abs().max().item<double>(), 1e-3);
+  ScopedFault fault("island.projection_activation_dtype");
+  const auto bad = project_points(pts, K, torch::Tensor(), policy).uv.to(torch::kDouble);
+  EXPECT_GT((bad - exact).abs().max().item<double>(), 0.5);
+}
+
+TEST(Islands, GridSampleWorksForBf16FeaturesOnCpu) {
+  const auto policy = PrecisionPolicy::parse("bf16-pure");
+  const auto feats = torch::randn({1, 4, 5, 7}).to(torch::kBFloat16);
+  const auto grid = torch::zeros({1, 3, 1, 2});
+  const auto out = grid_sample(feats, grid, policy);
+  EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(out.sizes(), torch::IntArrayRef({1, 4, 3, 1}));
+  ScopedFault fault("island.grid_sample_feature_dtype");
+  EXPECT_THROW(grid_sample(feats, grid, policy), c10::Error);
+}
+
+}  // namespace
+}  // namespace amt::precision

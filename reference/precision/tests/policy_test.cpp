@@ -1,0 +1,122 @@
+#include "reference/precision/policy.hpp"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "reference/core/error.hpp"
+#include "reference/precision/autocast_guard.hpp"
+
+namespace amt::precision {
+namespace {
+
+TEST(PrecisionPolicy, DtypeTableMatchesDesign) {
+  struct Row {
+    const char* name;
+    torch::ScalarType param, activation, compute, island, output;
+    bool autocast;
+  };
+  const Row rows[] = {
+      {"fp32", torch::kFloat, torch::kFloat, torch::kFloat, torch::kFloat, torch::kFloat, false},
+      {"bf16-autocast", torch::kFloat, torch::kFloat, torch::kBFloat16, torch::kFloat, torch::kFloat, true},
+      {"bf16-pure", torch::kBFloat16, torch::kBFloat16, torch::kBFloat16, torch::kFloat, torch::kFloat,
+       false},
+      {"fp64", torch::kDouble, torch::kDouble, torch::kDouble, torch::kDouble, torch::kDouble, false},
+  };
+  for (const Row& r : rows) {
+    SCOPED_TRACE(r.name);
+    const PrecisionPolicy p = PrecisionPolicy::parse(r.name);
+    EXPECT_EQ(p.name(), r.name);
+    EXPECT_EQ(p.param_dtype(), r.param);
+    EXPECT_EQ(p.activation_dtype(), r.activation);
+    EXPECT_EQ(p.compute_dtype(), r.compute);
+    EXPECT_EQ(p.island_dtype(), r.island);
+    EXPECT_EQ(p.output_dtype(), r.output);
+    EXPECT_EQ(p.uses_autocast(), r.autocast);
+  }
+}
+
+TEST(PrecisionPolicy, Fp16ComputeIsRefusedOnCpuNamingTheMissingKernels) {
+  for (const char* name : {"fp16-autocast", "fp16-pure"}) {
+    try {
+      PrecisionPolicy::parse(name, torch::kCPU);
+      FAIL() << name << " was accepted on the CPU";
+    } catch (const UnsupportedError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(name), std::string::npos) << what;
+      EXPECT_NE(what.find("addmm_impl_cpu_"), std::string::npos) << what;
+      EXPECT_NE(what.find("LayerNormKernelImpl"), std::string::npos) << what;
+    }
+  }
+}
+
+TEST(PrecisionPolicy, Fp16KernelsReallyAreMissingOnThisCpuBuild) {
+  // The refusal above must stay true: if LibTorch gains fp16 CPU kernels this test tells us to revisit it.
+  const auto h = torch::ones({2, 2}, torch::kHalf);
+  EXPECT_THROW(torch::mm(h, h), c10::Error);
+  EXPECT_THROW(torch::layer_norm(h, {2}), c10::Error);
+}
+
+TEST(PrecisionPolicy, UnknownNameIsAConfigErrorListingKnownNames) {
+  try {
+    PrecisionPolicy::parse("bf16");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("bf16-autocast"), std::string::npos);
+  }
+}
+
+TEST(PrecisionPolicy, AvailableOnCpuExcludesFp16) {
+  const auto all = PrecisionPolicy::available(torch::kCPU);
+  ASSERT_EQ(all.size(), 4u);
+  for (const auto& p : all) EXPECT_EQ(p.name().find("fp16"), std::string::npos);
+}
+
+TEST(PrecisionPolicy, ApplyParamDtypeCastsEveryParameter) {
+  torch::nn::Linear lin(4, 3);
+  apply_param_dtype(*lin, PrecisionPolicy::parse("bf16-pure"));
+  for (const auto& p : lin->parameters()) EXPECT_EQ(p.scalar_type(), torch::kBFloat16);
+  apply_param_dtype(*lin, PrecisionPolicy::parse("fp64"));
+  for (const auto& p : lin->parameters()) EXPECT_EQ(p.scalar_type(), torch::kDouble);
+}
+
+TEST(AutocastGuard, EnablesBf16MatmulAndRestoresOnExit) {
+  const auto x = torch::randn({2, 4});
+  torch::nn::Linear lin(4, 3);
+  ASSERT_FALSE(autocast_enabled(torch::kCPU));
+  {
+    AutocastGuard guard(PrecisionPolicy::parse("bf16-autocast"));
+    EXPECT_TRUE(autocast_enabled(torch::kCPU));
+    EXPECT_EQ(lin(x).scalar_type(), torch::kBFloat16);
+    {
+      AutocastGuard nested(PrecisionPolicy::parse("bf16-autocast"));
+      EXPECT_EQ(lin(x).scalar_type(), torch::kBFloat16);
+    }
+    EXPECT_TRUE(autocast_enabled(torch::kCPU)) << "inner guard must not switch the outer region off";
+    {
+      AutocastDisabled off;
+      EXPECT_EQ(lin(x).scalar_type(), torch::kFloat);
+    }
+    EXPECT_EQ(lin(x).scalar_type(), torch::kBFloat16);
+  }
+  EXPECT_FALSE(autocast_enabled(torch::kCPU));
+  EXPECT_EQ(lin(x).scalar_type(), torch::kFloat);
+}
+
+TEST(AutocastGuard, NonAutocastPoliciesLeaveAutocastOff) {
+  for (const char* name : {"fp32", "bf16-pure", "fp64"}) {
+    AutocastGuard guard(PrecisionPolicy::parse(name));
+    EXPECT_FALSE(autocast_enabled(torch::kCPU)) << name;
+  }
+}
+
+TEST(AutocastGuard, RestoresStateWhenAnExceptionUnwinds) {
+  try {
+    AutocastGuard guard(PrecisionPolicy::parse("bf16-autocast"));
+    throw std::runtime_error("boom");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_FALSE(autocast_enabled(torch::kCPU));
+}
+
+}  // namespace
+}  // namespace amt::precision
