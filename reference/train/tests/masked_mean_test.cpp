@@ -32,7 +32,7 @@ TEST(MaskedMean, BroadcastMaskCountsBroadcastEntries) {
 }
 
 TEST(MaskedMean, MaskedNonFiniteValuesContributeNothing) {
-  const torch::Tensor v = torch::tensor({1.0, std::nan(""), INFINITY, 3.0}).requires_grad_();
+  const torch::Tensor v = torch::tensor({1.0, std::nan(""), double(INFINITY), 3.0}).requires_grad_();
   const torch::Tensor m = torch::tensor({true, false, false, true});
   const torch::Tensor r = masked_mean(v, m);
   r.backward();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "reference/core/error.hpp"
 #include "reference/vision/dummy_batch.hpp"
 #include "reference/vision/pixel_shuffle.hpp"
 #include "reference/vision/tests/tiny_model.hpp"

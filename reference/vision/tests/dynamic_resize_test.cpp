@@ -247,9 +247,10 @@ double max_abs_diff(const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, 
 TEST(ResizeImage, InterAreaWhenShrinkingCubicWhenEnlarging) {
   const cv::Mat img = random_image(60, 80, 1);
   cv::Mat area, cubic, linear;
-  cv::resize(img, area, cv::Size(40, 30), 0, 0, cv::INTER_AREA);
-  cv::resize(img, linear, cv::Size(40, 30), 0, 0, cv::INTER_LINEAR);
-  const cv::Mat shrunk = resize_image(img, {30, 40});
+  // A non-integer factor: at exactly 1/2, INTER_AREA and INTER_LINEAR coincide.
+  cv::resize(img, area, cv::Size(34, 26), 0, 0, cv::INTER_AREA);
+  cv::resize(img, linear, cv::Size(34, 26), 0, 0, cv::INTER_LINEAR);
+  const cv::Mat shrunk = resize_image(img, {26, 34});
   EXPECT_EQ(max_abs_diff(shrunk, area), 0.0);
   EXPECT_GT(max_abs_diff(shrunk, linear), 0.0);  // the comparison can tell the interpolations apart
 
@@ -325,7 +326,8 @@ TEST(ImageToTensorU8, LayoutIsChwAndOwnsItsMemory) {
         for (int c = 0; c < 3; ++c) EXPECT_EQ(a[c][y][x], img.at<cv::Vec3b>(y, x)[c]);
     const uint8_t before = a[0][0][0];
     img.setTo(cv::Scalar::all(before ^ 0xff));  // the tensor must not alias the Mat
-    EXPECT_EQ(t.accessor<uint8_t, 3>()[0][0][0], before);
+    const uint8_t after = t.accessor<uint8_t, 3>()[0][0][0];
+    EXPECT_EQ(after, before);
   }
 }
 
