@@ -1,5 +1,5 @@
-// Vision pipeline throughput: JPEG decode + DynamicResize + ImageNet normalisation of 640×480 images (the DexYCB
-// frame size), each stage alone, and the 2-D pixel shuffle. Items/s = images/s.
+// Vision pipeline throughput: JPEG decode + DynamicResize + ImageNet normalisation of 640×480 images (the
+// DexYCB frame size), each stage alone, and the 2-D pixel shuffle. Items/s = images/s.
 #include <benchmark/benchmark.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -12,15 +12,16 @@
 
 namespace {
 
-// A 640×480 JPEG with natural-image-like content (smooth gradients, shapes and mild noise) encoded in memory, so
-// the decode cost resembles a camera frame rather than white noise.
+// A 640×480 JPEG with natural-image-like content (smooth gradients, shapes and mild noise) encoded in memory,
+// so the decode cost resembles a camera frame rather than white noise.
 const std::vector<uint8_t>& jpeg_640x480() {
   static const std::vector<uint8_t> bytes = [] {
     cv::Mat bgr(480, 640, CV_8UC3);
     for (int y = 0; y < bgr.rows; ++y)
       for (int x = 0; x < bgr.cols; ++x)
-        bgr.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uint8_t>(x * 255 / 639), static_cast<uint8_t>(y * 255 / 479),
-                                            static_cast<uint8_t>((x + y) % 256));
+        bgr.at<cv::Vec3b>(y, x) =
+            cv::Vec3b(static_cast<uint8_t>(x * 255 / 639), static_cast<uint8_t>(y * 255 / 479),
+                      static_cast<uint8_t>((x + y) % 256));
     cv::circle(bgr, {320, 240}, 120, cv::Scalar(30, 200, 90), -1);
     cv::rectangle(bgr, {60, 50}, {220, 180}, cv::Scalar(200, 40, 40), -1);
     cv::Mat noise(bgr.size(), CV_8UC3);
@@ -47,7 +48,11 @@ void BM_DecodeResizeNormalize(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.counters["jpeg_bytes"] = static_cast<double>(bytes.size());
 }
-BENCHMARK(BM_DecodeResizeNormalize)->Args({14, 1, 224})->Args({14, 2, 448})->Args({16, 2, 640})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeResizeNormalize)
+    ->Args({14, 1, 224})
+    ->Args({14, 2, 448})
+    ->Args({16, 2, 640})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Decode(benchmark::State& state) {
   const auto& bytes = jpeg_640x480();
@@ -74,7 +79,8 @@ BENCHMARK(BM_Normalize)->Unit(benchmark::kMillisecond);
 // [8, 32·32, 384] fp32 → [8, 16·16, 1536]: a DINOv3-S batch at 512×512.
 void BM_PixelShuffle(benchmark::State& state) {
   const torch::Tensor x = torch::randn({8, 32 * 32, 384});
-  for (auto _ : state) benchmark::DoNotOptimize(amt::vision::pixel_shuffle_2d(x, 32, 32, 2).contiguous().data_ptr());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(amt::vision::pixel_shuffle_2d(x, 32, 32, 2).contiguous().data_ptr());
   state.SetItemsProcessed(state.iterations() * 8);
   state.SetBytesProcessed(state.iterations() * x.numel() * 4);
 }

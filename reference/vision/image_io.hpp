@@ -1,5 +1,5 @@
-// Image decoding (JPEG, PNG, anything OpenCV's imgcodecs reads) to RGB uint8. Grey images become RGB, alpha is
-// dropped, 16-bit images are reduced to 8 bits (OpenCV IMREAD_COLOR).
+// Image decoding (JPEG, PNG, anything OpenCV's imgcodecs reads) to RGB uint8. Grey images become RGB, alpha
+// is dropped, 16-bit images are reduced to 8 bits (OpenCV IMREAD_COLOR).
 #pragma once
 #include <opencv2/core.hpp>
 

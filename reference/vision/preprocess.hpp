@@ -1,8 +1,9 @@
 // The whole per-image pipeline in one call, as the dataset and `amt_conformance resize` use it:
-// RGB uint8 → DynamicResize (q = patch·s) → K rescaled → grid from the resized image → ImageNet-normalised fp32.
+// RGB uint8 → DynamicResize (q = patch·s) → K rescaled → grid from the resized image → ImageNet-normalised
+// fp32.
 #pragma once
-#include <opencv2/core.hpp>
 #include <torch/types.h>
+#include <opencv2/core.hpp>
 
 #include "reference/vision/camera_rescale.hpp"
 #include "reference/vision/collator.hpp"

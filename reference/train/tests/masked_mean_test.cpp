@@ -28,7 +28,8 @@ TEST(MaskedMean, BroadcastMaskCountsBroadcastEntries) {
   EXPECT_THROW(masked_mean(v, torch::ones({3, 1}, torch::kBool)), ShapeError);
   EXPECT_THROW(masked_mean(v, torch::ones({1, 2, 3}, torch::kBool)), ShapeError);  // would enlarge values
   EXPECT_THROW(masked_mean(v, torch::ones({2, 3})), DtypeError);                   // float mask
-  EXPECT_THROW(masked_mean(torch::ones({2, 3}, torch::kInt64), torch::ones({2, 3}, torch::kBool)), DtypeError);
+  EXPECT_THROW(masked_mean(torch::ones({2, 3}, torch::kInt64), torch::ones({2, 3}, torch::kBool)),
+               DtypeError);
 }
 
 TEST(MaskedMean, MaskedNonFiniteValuesContributeNothing) {
@@ -49,7 +50,8 @@ RC_GTEST_PROP(MaskedMeanProperty, NothingValidGivesExactZeroAndZeroGradient, ())
   torch::manual_seed(*rc::gen::arbitrary<uint32_t>());
   const torch::Tensor x = (torch::randn(shape, torch::kFloat64) * 1e3).to(dtype).requires_grad_();
   // The mask may broadcast (leading dims dropped, dims of 1).
-  std::vector<int64_t> mask_shape(shape.begin() + (rank > 0 ? *rc::gen::inRange<int64_t>(0, rank + 1) : 0), shape.end());
+  std::vector<int64_t> mask_shape(shape.begin() + (rank > 0 ? *rc::gen::inRange<int64_t>(0, rank + 1) : 0),
+                                  shape.end());
   for (auto& d : mask_shape) {
     if (*rc::gen::arbitrary<bool>()) d = 1;
   }

@@ -93,7 +93,8 @@ RC_GTEST_PROP(TokenConcatProperty, CountIsSumOfGridsAndOrderIsKept, ()) {
     offset += k;
   }
   const auto parts = split_image_tokens(all, grids);
-  for (int64_t i = 0; i < n; ++i) RC_ASSERT(torch::equal(parts[static_cast<size_t>(i)], tokens[static_cast<size_t>(i)].view({-1, d})));
+  for (int64_t i = 0; i < n; ++i)
+    RC_ASSERT(torch::equal(parts[static_cast<size_t>(i)], tokens[static_cast<size_t>(i)].view({-1, d})));
 }
 
 TEST(TokenConcat, CountMismatchIsAnErrorNamingTheImage) {

@@ -21,7 +21,8 @@ ImageSample tagged_sample(int64_t id, ImageSize original, bool has_hand) {
   s.id = id;
   s.image = torch::full({3, size.height, size.width}, double(id), torch::kFloat32);
   s.grid = make_image_grid(size, kPatch, kShuffle);
-  s.K = torch::tensor({100.0 + id, 0.0, 1.0, 0.0, 200.0 + id, 2.0, 0.0, 0.0, 1.0}, torch::kFloat32).view({3, 3});
+  s.K = torch::tensor({100.0 + id, 0.0, 1.0, 0.0, 200.0 + id, 2.0, 0.0, 0.0, 1.0}, torch::kFloat32)
+            .view({3, 3});
   s.original_size = original;
   s.scale_y = double(size.height) / double(original.height);
   s.scale_x = double(size.width) / double(original.width);
@@ -37,12 +38,14 @@ std::string row_mismatch(const Batch& b, int64_t row, const ImageSample& s) {
   if (b.ids[r] != s.id) return "id";
   if (!torch::equal(b.images[r], s.image)) return "image";
   if (!(b.grids[r] == s.grid)) return "grids";
-  if (!torch::equal(b.grid[row], torch::tensor({s.grid.hp, s.grid.wp, s.grid.gh, s.grid.gw}, torch::kInt64))) return "grid";
+  if (!torch::equal(b.grid[row], torch::tensor({s.grid.hp, s.grid.wp, s.grid.gh, s.grid.gw}, torch::kInt64)))
+    return "grid";
   if (!torch::equal(b.K[row], s.K)) return "K";
   if (b.original_size[row][0].item<int64_t>() != s.original_size.height ||
       b.original_size[row][1].item<int64_t>() != s.original_size.width)
     return "original_size";
-  if (b.scale[row][0].item<double>() != s.scale_y || b.scale[row][1].item<double>() != s.scale_x) return "scale";
+  if (b.scale[row][0].item<double>() != s.scale_y || b.scale[row][1].item<double>() != s.scale_x)
+    return "scale";
   if (b.has_hand[row].item<bool>() != s.has_hand) return "has_hand";
   if (!b.valid[row].item<bool>()) return "valid";
   if (!torch::equal(b.labels.at("joint_3d")[row], s.labels.at("joint_3d"))) return "joint_3d";
@@ -50,9 +53,9 @@ std::string row_mismatch(const Batch& b, int64_t row, const ImageSample& s) {
   return "";
 }
 
-// Random samples, a random filter pattern (all kept / some dropped / all dropped), a random shuffle and a random
-// sharding: each rank's collated batch has every field of every row from the same image, and the ranks together
-// hold exactly the kept images.
+// Random samples, a random filter pattern (all kept / some dropped / all dropped), a random shuffle and a
+// random sharding: each rank's collated batch has every field of every row from the same image, and the ranks
+// together hold exactly the kept images.
 RC_GTEST_PROP(CollatorProperty, FieldsStayAlignedUnderFilterShuffleShard, ()) {
   const int64_t n = *rc::gen::inRange<int64_t>(0, 13);
   std::vector<ImageSample> samples;
@@ -94,7 +97,8 @@ RC_GTEST_PROP(CollatorProperty, TokenBudgetAndHandFiltersKeepWholeSamples, ()) {
   const int64_t n = *rc::gen::inRange<int64_t>(0, 10);
   std::vector<ImageSample> samples;
   for (int64_t i = 0; i < n; ++i) {
-    samples.push_back(tagged_sample(100 + i, {*rc::gen::inRange<int64_t>(1, 300), *rc::gen::inRange<int64_t>(1, 300)},
+    samples.push_back(tagged_sample(100 + i,
+                                    {*rc::gen::inRange<int64_t>(1, 300), *rc::gen::inRange<int64_t>(1, 300)},
                                     *rc::gen::arbitrary<bool>()));
   }
   const int64_t budget = *rc::gen::inRange<int64_t>(1, 150);
@@ -104,7 +108,8 @@ RC_GTEST_PROP(CollatorProperty, TokenBudgetAndHandFiltersKeepWholeSamples, ()) {
   RC_ASSERT(used <= budget);
   const Batch b = collate(f.kept);
   for (int64_t row = 0; row < b.size(); ++row) {
-    RC_ASSERT(row_mismatch(b, row, samples[static_cast<size_t>(b.ids[static_cast<size_t>(row)] - 100)]).empty());
+    RC_ASSERT(
+        row_mismatch(b, row, samples[static_cast<size_t>(b.ids[static_cast<size_t>(row)] - 100)]).empty());
   }
   const Filtered hands = keep_with_hand(samples);
   for (const auto& s : hands.kept) RC_ASSERT(s.has_hand);
@@ -120,7 +125,8 @@ TEST(Collator, RowAndColumnFormsRoundTrip) {
   const std::vector<ImageSample> back = samples_from_columns(columns, kPatch, kShuffle);
   ASSERT_EQ(back.size(), 2u);
   const Batch b = collate(back);
-  for (int64_t row = 0; row < 2; ++row) EXPECT_EQ(row_mismatch(b, row, samples[static_cast<size_t>(row)]), "");
+  for (int64_t row = 0; row < 2; ++row)
+    EXPECT_EQ(row_mismatch(b, row, samples[static_cast<size_t>(row)]), "");
 }
 
 std::string error_of(const std::function<void()>& f) {

@@ -1,5 +1,5 @@
-// V7: the dummy batch has a grid divisible by s, every label masked, and contributes exactly zero loss and zero
-// gradient.
+// V7: the dummy batch has a grid divisible by s, every label masked, and contributes exactly zero loss and
+// zero gradient.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -56,8 +56,8 @@ RC_GTEST_PROP(DummyBatchProperty, ZeroLossAndZeroGradient, ()) {
   }
 }
 
-// In lock-step training the dummy's backward is accumulated with real steps: it must leave the gradients exactly
-// as the real batch alone left them.
+// In lock-step training the dummy's backward is accumulated with real steps: it must leave the gradients
+// exactly as the real batch alone left them.
 TEST(DummyBatch, AccumulatingADummyChangesNothing) {
   torch::manual_seed(3);
   const int64_t patch = 4, s = 2;

@@ -19,10 +19,11 @@ struct TableRow {
   int64_t expect_w, expect_h;
 };
 
-// Hand-computed from the rule in docs/vision.md §1 (sizes are width × height, as image sizes are usually quoted).
-// Worked examples: 640×480, q=14, upscale: L' = ceil(640/14)·14 = 644, S' = round(480·644/640/14)·14 =
-// round(34.5)·14 = 490. No upscale: L' = floor(640/14)·14 = 630, S' = round(33.75)·14 = 476 ≤ floor(480/14)·14.
-// 1920×1080, q=14, m=1008: L' = 1008, S' = round(1080·1008/1920/14) = round(40.5) = 41 → 574.
+// Hand-computed from the rule in docs/vision.md §1 (sizes are width × height, as image sizes are usually
+// quoted). Worked examples: 640×480, q=14, upscale: L' = ceil(640/14)·14 = 644, S' = round(480·644/640/14)·14
+// = round(34.5)·14 = 490. No upscale: L' = floor(640/14)·14 = 630, S' = round(33.75)·14 = 476 ≤
+// floor(480/14)·14. 1920×1080, q=14, m=1008: L' = 1008, S' = round(1080·1008/1920/14) = round(40.5) = 41 →
+// 574.
 const TableRow kTable[] = {
     {640, 480, 14, 1, 1008, true, 644, 490},
     {1920, 1080, 14, 1, 1008, true, 1008, 574},
@@ -144,12 +145,29 @@ const TableRow kTable[] = {
     {7680, 4320, 16, 2, 1024, false, 1024, 576},
     {1, 4000, 16, 2, 1024, false, 32, 1024},
     {13, 7, 16, 2, 1024, false, 32, 32},
+    // Near-square sizes whose short side would round up past its original size without the no-upscale cap.
+    {224, 200, 14, 1, 1008, true, 224, 196},
+    {200, 224, 14, 1, 1008, true, 196, 224},
+    {224, 200, 14, 1, 1008, false, 224, 196},
+    {200, 224, 14, 1, 1008, false, 196, 224},
+    {224, 200, 14, 2, 1008, true, 224, 196},
+    {200, 224, 14, 2, 1008, true, 196, 224},
+    {224, 200, 14, 2, 1008, false, 224, 196},
+    {200, 224, 14, 2, 1008, false, 196, 224},
+    {224, 200, 16, 1, 1024, true, 224, 208},
+    {200, 224, 16, 1, 1024, true, 208, 224},
+    {224, 200, 16, 1, 1024, false, 224, 192},
+    {200, 224, 16, 1, 1024, false, 192, 224},
+    {224, 200, 16, 2, 1024, true, 224, 192},
+    {200, 224, 16, 2, 1024, true, 192, 224},
+    {224, 200, 16, 2, 1024, false, 224, 192},
+    {200, 224, 16, 2, 1024, false, 192, 224},
 };
 
 TEST(DynamicResizeTable, RealWorldSizes) {
   for (const TableRow& r : kTable) {
-    SCOPED_TRACE(std::to_string(r.w) + "x" + std::to_string(r.h) + " patch " + std::to_string(r.patch) + " s " +
-                 std::to_string(r.s) + (r.upscale ? " upscale" : " no-upscale"));
+    SCOPED_TRACE(std::to_string(r.w) + "x" + std::to_string(r.h) + " patch " + std::to_string(r.patch) +
+                 " s " + std::to_string(r.s) + (r.upscale ? " upscale" : " no-upscale"));
     const ImageSize out = dynamic_resize_target({r.h, r.w}, r.patch * r.s, r.max_side, r.upscale);
     EXPECT_EQ(out.width, r.expect_w);
     EXPECT_EQ(out.height, r.expect_h);
@@ -185,18 +203,33 @@ cv::Mat random_image(int h, int w, uint64_t seed) {
   return img;
 }
 
+// RapidCheck scales integer ranges by its size parameter, which starts at 0: the first cases would all sit at
+// the range minimum. Sizes and settings here are drawn from the whole range from the first case on.
+template <typename T>
+rc::Gen<T> full(rc::Gen<T> gen) {
+  return rc::gen::resize(rc::kNominalSize, std::move(gen));
+}
+
 // Sizes from 1 px to beyond 8K, mixing small and large so extreme aspect ratios are common.
 rc::Gen<int64_t> gen_side() {
-  return rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 40), rc::gen::inRange<int64_t>(1, 9000));
+  return full(rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 40), rc::gen::inRange<int64_t>(1, 9000)));
 }
 
 RC_GTEST_PROP(DynamicResizeProperty, InvariantsHoldForEverySize, ()) {
-  const int64_t h = *gen_side(), w = *gen_side();
-  const int64_t patch = *rc::gen::element<int64_t>(14, 16, *rc::gen::inRange<int64_t>(1, 33));
-  const int64_t s = *rc::gen::inRange<int64_t>(1, 5);
+  const int64_t patch = *full(rc::gen::element<int64_t>(14, 16, *full(rc::gen::inRange<int64_t>(1, 33))));
+  const int64_t s = *full(rc::gen::inRange<int64_t>(1, 5));
   const int64_t q = patch * s;
-  const int64_t max_side = q * *rc::gen::inRange<int64_t>(1, 80);
+  const int64_t max_side = q * *full(rc::gen::inRange<int64_t>(1, 80));
   const bool up = *rc::gen::arbitrary<bool>();
+  // Mostly free sizes; a third of the cases have a long side that is already a multiple of q within max_side
+  // (the case where rounding the short side could enlarge it).
+  int64_t h = *gen_side(), w = *gen_side();
+  if (*full(rc::gen::inRange(0, 3)) == 0) {
+    const int64_t lng = q * *full(rc::gen::inRange<int64_t>(1, max_side / q + 1));
+    const int64_t shrt = *full(rc::gen::inRange<int64_t>(1, lng + 1));
+    h = *rc::gen::arbitrary<bool>() ? lng : shrt;
+    w = h == lng ? shrt : lng;
+  }
   const ImageSize out = dynamic_resize_target({h, w}, q, max_side, up);
 
   // Both sides multiples of q, at least q, at most max_side.
@@ -212,8 +245,8 @@ RC_GTEST_PROP(DynamicResizeProperty, InvariantsHoldForEverySize, ()) {
   const int64_t lng = std::max(h, w), shrt = std::min(h, w);
   const int64_t L = std::max(out.height, out.width), S = std::min(out.height, out.width);
   RC_ASSERT(std::abs(S * lng - shrt * L) < q * lng);
-  // The long side: the largest multiple of q not above min(long, m) without upscale (q at least); the smallest
-  // multiple of q not below long, capped at m, with upscale.
+  // The long side: the largest multiple of q not above min(long, m) without upscale (q at least); the
+  // smallest multiple of q not below long, capped at m, with upscale.
   if (up) {
     RC_ASSERT(L == std::min(max_side, std::max(q, ((lng + q - 1) / q) * q)));
   } else {
@@ -226,6 +259,21 @@ RC_GTEST_PROP(DynamicResizeProperty, InvariantsHoldForEverySize, ()) {
   const ImageGrid g = make_image_grid(out, patch, s);
   RC_ASSERT(g.gh * s * patch == out.height);
   RC_ASSERT(g.gw * s * patch == out.width);
+}
+
+// The case the no-upscale cap exists for: the long side is already a multiple of q (kept as is) and the short
+// side's nearest multiple of q lies above it. Without upscaling, no side may grow (except to q).
+RC_GTEST_PROP(DynamicResizeProperty, NoUpscaleNeverEnlargesASide, ()) {
+  const int64_t q = *full(rc::gen::element<int64_t>(14, 16, 28, 32, *full(rc::gen::inRange<int64_t>(1, 65))));
+  const int64_t max_side = q * *full(rc::gen::inRange<int64_t>(1, 64));
+  const int64_t lng = q * *full(rc::gen::inRange<int64_t>(1, max_side / q + 1));
+  const int64_t shrt = *full(rc::gen::inRange<int64_t>(1, lng + 1));
+  const bool portrait = *rc::gen::arbitrary<bool>();
+  const ImageSize src = portrait ? ImageSize{lng, shrt} : ImageSize{shrt, lng};
+  const ImageSize out = dynamic_resize_target(src, q, max_side, false);
+  RC_ASSERT(out.height <= std::max(src.height, q));
+  RC_ASSERT(out.width <= std::max(src.width, q));
+  RC_ASSERT(std::max(out.height, out.width) == lng);  // an exact multiple within max_side is kept
 }
 
 RC_GTEST_PROP(DynamicResizeProperty, ResizedImageHasTargetSizeAndChannels, ()) {
@@ -242,7 +290,9 @@ RC_GTEST_PROP(DynamicResizeProperty, ResizedImageHasTargetSizeAndChannels, ()) {
   RC_ASSERT(r.scale_y == static_cast<double>(r.size.height) / static_cast<double>(h));
 }
 
-double max_abs_diff(const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, cv::NORM_INF); }
+double max_abs_diff(const cv::Mat& a, const cv::Mat& b) {
+  return cv::norm(a, b, cv::NORM_INF);
+}
 
 TEST(ResizeImage, InterAreaWhenShrinkingCubicWhenEnlarging) {
   const cv::Mat img = random_image(60, 80, 1);

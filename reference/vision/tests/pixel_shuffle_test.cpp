@@ -59,7 +59,8 @@ RC_GTEST_PROP(PixelShuffleProperty, IndexMapAndRoundTrip, ()) {
         for (int64_t dy = 0; dy < s; ++dy)
           for (int64_t dx = 0; dx < s; ++dx)
             for (int64_t ci = 0; ci < c; ++ci)
-              RC_ASSERT(out[bi][i * gw + j][(dy * s + dx) * c + ci] == in[bi][(i * s + dy) * wp + (j * s + dx)][ci]);
+              RC_ASSERT(out[bi][i * gw + j][(dy * s + dx) * c + ci] ==
+                        in[bi][(i * s + dy) * wp + (j * s + dx)][ci]);
   RC_ASSERT(torch::equal(pixel_unshuffle_2d(y, hp, wp, s), x));
   // The inverse is also a right inverse.
   const torch::Tensor z = torch::randn({b, gh * gw, c * s * s}, torch::kFloat64);
@@ -102,8 +103,8 @@ TEST(TokenProjector, ShuffleThenLinear) {
   const torch::Tensor y = proj->forward(x, 4, 6);
   EXPECT_EQ(y.sizes(), (c10::IntArrayRef{3, 6, 8}));
   EXPECT_EQ(proj->proj->weight.sizes(), (c10::IntArrayRef{8, 32}));
-  const torch::Tensor expect = torch::nn::functional::linear(pixel_shuffle_2d(x, 4, 6, 2), proj->proj->weight,
-                                                             proj->proj->bias);
+  const torch::Tensor expect =
+      torch::nn::functional::linear(pixel_shuffle_2d(x, 4, 6, 2), proj->proj->weight, proj->proj->bias);
   EXPECT_TRUE(torch::allclose(y, expect));
   EXPECT_TRUE(torch::equal(proj->forward(x, make_image_grid(64, 96, 16, 2)), y));
   EXPECT_THROW(proj->forward(torch::randn({3, 24, 7}), 4, 6), ShapeError);

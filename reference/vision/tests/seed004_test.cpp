@@ -1,5 +1,6 @@
-// Seed 004 (DINOv3 high-resolution troubleshooting): each of its five pitfalls reproduced — the buggy behaviour's
-// effect, through upstream's function or the fault switch that re-introduces it — and shown prevented by ours.
+// Seed 004 (DINOv3 high-resolution troubleshooting): each of its five pitfalls reproduced — the buggy
+// behaviour's effect, through upstream's function or the fault switch that re-introduces it — and shown
+// prevented by ours.
 #include <gtest/gtest.h>
 
 #include "reference/core/error.hpp"
@@ -15,7 +16,8 @@
 namespace amt::vision {
 namespace {
 
-// --- Pitfall 1: "AssertionError in pixel_shuffle ... sequence length not square" ---------------------------------
+// --- Pitfall 1: "AssertionError in pixel_shuffle ... sequence length not square"
+// ---------------------------------
 TEST(Seed004Pitfall1SquareOnlyShuffle, UpstreamFailsOnRectangularGrid) {
   const torch::Tensor rect = torch::randn({1, 30 * 40, 8});  // 480×640 at patch 16
   EXPECT_THROW(pixel_shuffle_square_upstream(rect, 2), ShapeError);
@@ -37,10 +39,12 @@ TEST(Seed004Pitfall1SquareOnlyShuffle, FaultReintroducesItAndGridPreventsIt) {
   EXPECT_TRUE(torch::equal(pixel_unshuffle_2d(y, 30, 40, 2), rect));
 }
 
-// --- Pitfall 2: "Sizes of tensors must match" → padding before concatenation ---------------------------------------
+// --- Pitfall 2: "Sizes of tensors must match" → padding before concatenation
+// ---------------------------------------
 TEST(Seed004Pitfall2Padding, PaddedConcatenationShiftsLaterImages) {
   // Image 0 has 2×3 = 6 tokens, image 1 has 4×4 = 16; rows hold the image index + 1.
-  const std::vector<ImageGrid> grids{make_image_grid(2 * 16, 3 * 16, 16, 1), make_image_grid(4 * 16, 4 * 16, 16, 1)};
+  const std::vector<ImageGrid> grids{make_image_grid(2 * 16, 3 * 16, 16, 1),
+                                     make_image_grid(4 * 16, 4 * 16, 16, 1)};
   const std::vector<torch::Tensor> tokens{torch::full({6, 4}, 1.0), torch::full({16, 4}, 2.0)};
   const torch::Tensor padded = concat_tokens_padded_upstream(tokens);
   EXPECT_EQ(padded.size(0), 32);  // not 6 + 16 = 22: ten padding rows inside the sequence
@@ -62,8 +66,8 @@ TEST(Seed004Pitfall2Padding, PaddedPixelsChangeFeaturesBucketingDoesNot) {
   const torch::Tensor big = torch::randn({3, 16, 16}, torch::kFloat64);   // 4×4 patches
   const torch::Tensor alone = enc(small.unsqueeze(0))[0];
 
-  // Upstream: pad to 16×16, one unmasked pass, keep the first 6 tokens. The small image's features now depend on
-  // its batch-mate (attention to padding, positions of the padded grid, and the wrong tokens kept).
+  // Upstream: pad to 16×16, one unmasked pass, keep the first 6 tokens. The small image's features now depend
+  // on its batch-mate (attention to padding, positions of the padded grid, and the wrong tokens kept).
   const auto padded = encode_padded_upstream({small, big}, enc, 4);
   EXPECT_GT((padded[0] - alone).abs().max().item<double>(), 1e-2);
   {
@@ -77,7 +81,8 @@ TEST(Seed004Pitfall2Padding, PaddedPixelsChangeFeaturesBucketingDoesNot) {
   EXPECT_LT((ours[1] - enc(big.unsqueeze(0))[0]).abs().max().item<double>(), 1e-12);
 }
 
-// --- Pitfall 3: dummy batch with grid (1, 1) not divisible by s = 2 -----------------------------------------------
+// --- Pitfall 3: dummy batch with grid (1, 1) not divisible by s = 2
+// -----------------------------------------------
 TEST(Seed004Pitfall3DummyGrid, UpstreamGridFailsInTheProjector) {
   ScopedFault fault("vision.dummy_grid_1x1");
   const Batch dummy = make_dummy_batch(16, 2);
@@ -111,7 +116,8 @@ TEST(Seed004Pitfall3DummyGrid, OursRunsAndTrainsNothing) {
   EXPECT_GT(torch::count_nonzero(model->head->weight.grad()).item<int64_t>(), 0);
 }
 
-// --- Pitfall 4: image grids lost in the collator ------------------------------------------------------------------
+// --- Pitfall 4: image grids lost in the collator
+// ------------------------------------------------------------------
 Columns batch_without_grids() {
   Columns columns;
   for (int64_t i = 0; i < 3; ++i) {
@@ -143,7 +149,8 @@ TEST(Seed004Pitfall4LostGrids, OursIsAnErrorNamingTheField) {
   }
 }
 
-// --- Pitfall 5: aspect-ratio distortion; upstream's "fix" allow_upscale=False breaks divisibility ------------------
+// --- Pitfall 5: aspect-ratio distortion; upstream's "fix" allow_upscale=False breaks divisibility
+// ------------------
 TEST(Seed004Pitfall5Resize, UpstreamNoUpscaleGivesSidesNotDivisibleByQ) {
   // The examples traced in notes/vision-pipeline-upstream.md §2.1 (p = 16·2 = 32, m = 1024).
   EXPECT_EQ(dynamic_resize_target_upstream({500, 375}, 32, 1024, false), (ImageSize{500, 384}));
@@ -169,7 +176,7 @@ TEST(Seed004Pitfall5Resize, SquashingDistortsOursKeepsTheAspect) {
   {
     ScopedFault fault("vision.resize_square");
     const ImageSize sq = dynamic_resize_target(src, 32, 448, true);
-    EXPECT_EQ(sq.height, sq.width);  // 4:3 becomes 1:1, a 33 % distortion
+    EXPECT_EQ(sq.height, sq.width);                                   // 4:3 becomes 1:1, a 33 % distortion
     EXPECT_GE(std::abs(sq.height * 640 - 480 * sq.width), 32 * 640);  // more than one q step
   }
   const ImageSize ok = dynamic_resize_target(src, 32, 448, true);

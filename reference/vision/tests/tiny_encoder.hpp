@@ -1,7 +1,7 @@
 // Test helper: a minimal ViT-like encoder (patch embedding, positions normalised per axis by the grid of the
 // tensor it is given — like DINOv3's RoPE — and one unmasked self-attention layer). Enough to show that
-// padding without a mask changes an image's features while bucketing does not. float64 so that comparisons can be
-// tight.
+// padding without a mask changes an image's features while bucketing does not. float64 so that comparisons
+// can be tight.
 #pragma once
 #include <torch/torch.h>
 
@@ -34,7 +34,8 @@ struct TinyEncoder {
     const torch::Tensor even = (torch::arange(dim) % 2 == 0).view({1, dim});
     x = x + torch::where(even, torch::sin(3.0 * freq * yy), torch::cos(3.0 * freq * xw));
     const torch::Tensor q = torch::matmul(x, wq), k = torch::matmul(x, wk), v = torch::matmul(x, wv);
-    const torch::Tensor attn = torch::softmax(torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(dim)), -1);
+    const torch::Tensor attn =
+        torch::softmax(torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(dim)), -1);
     return x + torch::matmul(attn, v);
   }
 };
