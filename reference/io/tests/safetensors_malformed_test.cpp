@@ -18,15 +18,20 @@ using amt::io::read_safetensors;
 using amt::io::read_safetensors_header;
 using namespace amt::io::testing;
 
-enum class Reader { kFull, kHeader };
+enum class Reader { kFull, kHeader, kMemory };
 
+// For kMemory the file's bytes are parsed from memory with `path` standing in as the name.
 ::testing::AssertionResult rejects_with(Reader reader, const std::string& path, const std::string& field,
                                         const std::string& phrase) {
   try {
-    if (reader == Reader::kFull)
+    if (reader == Reader::kFull) {
       read_safetensors(path);
-    else
+    } else if (reader == Reader::kHeader) {
       read_safetensors_header(path);
+    } else {
+      const std::string bytes = read_bytes(path);
+      amt::io::parse_safetensors(bytes.data(), bytes.size(), path);
+    }
   } catch (const amt::FormatError& e) {
     const std::string what = e.what();
     auto fail = [&] { return ::testing::AssertionFailure() << "message: " << what << "\n  "; };
@@ -43,8 +48,8 @@ enum class Reader { kFull, kHeader };
   return ::testing::AssertionFailure() << "accepted the file";
 }
 
-// Writes `bytes` to a scratch file and checks that both readers reject it (only the full reader where the
-// fault is in the data rather than the header).
+// Writes `bytes` to a scratch file and checks that all three readers reject it (the header-only reader is
+// skipped where the fault is in the data rather than the header).
 class SafetensorsMalformed : public ::testing::Test {
  protected:
   ::testing::AssertionResult rejects(const std::string& bytes, const std::string& field,
@@ -53,6 +58,8 @@ class SafetensorsMalformed : public ::testing::Test {
     write_bytes(path, bytes);
     auto full = rejects_with(Reader::kFull, path, field, phrase);
     if (!full) return ::testing::AssertionFailure() << "read_safetensors: " << full.message();
+    auto memory = rejects_with(Reader::kMemory, path, field, phrase);
+    if (!memory) return ::testing::AssertionFailure() << "parse_safetensors: " << memory.message();
     if (header_reader_too) {
       auto header = rejects_with(Reader::kHeader, path, field, phrase);
       if (!header) return ::testing::AssertionFailure() << "read_safetensors_header: " << header.message();
@@ -63,7 +70,8 @@ class SafetensorsMalformed : public ::testing::Test {
 };
 
 // One valid F32 [2] tensor entry at the given offsets.
-std::string f32_entry(const std::string& name, uint64_t begin, uint64_t end, const std::string& shape = "[2]") {
+std::string f32_entry(const std::string& name, uint64_t begin, uint64_t end,
+                      const std::string& shape = "[2]") {
   return "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[" +
          std::to_string(begin) + "," + std::to_string(end) + "]}";
 }
@@ -92,10 +100,10 @@ TEST_F(SafetensorsMalformed, HeaderLengthAbsurd) {
 
 TEST_F(SafetensorsMalformed, InvalidJson) {
   EXPECT_TRUE(rejects(st_file("{\"w\":"), "", "not valid JSON"));
-  EXPECT_TRUE(rejects(st_file("{\"w\":{}} x"), "", "not valid JSON"));      // trailing garbage
-  EXPECT_TRUE(rejects(st_file("{\"w\xff\":{}}"), "", "not valid JSON"));    // invalid UTF-8
+  EXPECT_TRUE(rejects(st_file("{\"w\":{}} x"), "", "not valid JSON"));                     // trailing garbage
+  EXPECT_TRUE(rejects(st_file("{\"w\xff\":{}}"), "", "not valid JSON"));                   // invalid UTF-8
   EXPECT_TRUE(rejects(le64(8) + std::string("{}\0\0\0\0\0\0", 8), "", "not valid JSON"));  // NUL padding
-  EXPECT_TRUE(rejects(st_file("{/*c*/}"), "", "not valid JSON"));           // comments are not JSON
+  EXPECT_TRUE(rejects(st_file("{/*c*/}"), "", "not valid JSON"));  // comments are not JSON
 }
 
 TEST_F(SafetensorsMalformed, HeaderNotAnObject) {
@@ -106,7 +114,8 @@ TEST_F(SafetensorsMalformed, HeaderNotAnObject) {
 
 TEST_F(SafetensorsMalformed, EntryNotAnObject) {
   EXPECT_TRUE(rejects(st_file("{\"w\":5}"), "w", "must be a JSON object"));
-  EXPECT_TRUE(rejects(st_file("{\"w\":[\"F32\",[2],[0,8]]}", std::string(8, '\0')), "w", "must be a JSON object"));
+  EXPECT_TRUE(
+      rejects(st_file("{\"w\":[\"F32\",[2],[0,8]]}", std::string(8, '\0')), "w", "must be a JSON object"));
 }
 
 TEST_F(SafetensorsMalformed, MissingDtype) {
@@ -162,17 +171,22 @@ TEST_F(SafetensorsMalformed, UnknownDtype) {
 TEST_F(SafetensorsMalformed, NegativeShape) {
   EXPECT_TRUE(rejects(st_file(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})"), "w",
                       "shape dimension is negative (-1)"));
-  EXPECT_TRUE(rejects(st_file(R"({"w":{"dtype":"F32","shape":[-2,-1],"data_offsets":[0,8]}})",
-                              std::string(8, '\0')),
-                      "w", "negative"));
+  EXPECT_TRUE(
+      rejects(st_file(R"({"w":{"dtype":"F32","shape":[-2,-1],"data_offsets":[0,8]}})", std::string(8, '\0')),
+              "w", "negative"));
 }
 
 TEST_F(SafetensorsMalformed, ShapeTooLargeToCount) {
   // 2^32 * 2^32 overflows uint64; with a zero extent the element count is 0 but strides would still overflow.
   EXPECT_TRUE(rejects(st_file(R"({"w":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,0]}})"),
                       "w", "more elements than int64"));
-  EXPECT_TRUE(rejects(st_file(R"({"w":{"dtype":"U8","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})"),
-                      "w", "more elements than int64"));
+  EXPECT_TRUE(
+      rejects(st_file(R"({"w":{"dtype":"U8","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})"), "w",
+              "more elements than int64"));
+  // 2^63 fits uint64 but not int64, which LibTorch uses for sizes and strides.
+  EXPECT_TRUE(
+      rejects(st_file(R"({"w":{"dtype":"U8","shape":[0,4294967296,2147483648],"data_offsets":[0,0]}})"), "w",
+              "more elements than int64"));
   EXPECT_TRUE(rejects(st_file(R"({"w":{"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,0]}})"),
                       "w", "more elements than int64"));
   // Fits int64 as an element count but not as a byte count.
@@ -183,34 +197,34 @@ TEST_F(SafetensorsMalformed, ShapeTooLargeToCount) {
 TEST_F(SafetensorsMalformed, OffsetsPastTheData) {
   EXPECT_TRUE(rejects(st_file("{" + f32_entry("w", 0, 8) + "}", std::string(4, '\0')), "w",
                       "run past the 4-byte data section"));
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("w", 18446744073709551607u, 18446744073709551615u) + "}",
-                              std::string(8, '\0')),
-                      "w", "run past"));
+  EXPECT_TRUE(rejects(
+      st_file("{" + f32_entry("w", 18446744073709551607u, 18446744073709551615u) + "}", std::string(8, '\0')),
+      "w", "run past"));
 }
 
 TEST_F(SafetensorsMalformed, OffsetsBeginAfterEnd) {
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("w", 8, 0) + "}", std::string(8, '\0')), "w",
-                      "begin 8 is past end 0"));
+  EXPECT_TRUE(
+      rejects(st_file("{" + f32_entry("w", 8, 0) + "}", std::string(8, '\0')), "w", "begin 8 is past end 0"));
 }
 
 TEST_F(SafetensorsMalformed, OverlappingRanges) {
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 4, 12) + "}",
-                              std::string(12, '\0')),
-                      "b", "overlap tensor \"a\""));
+  EXPECT_TRUE(
+      rejects(st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 4, 12) + "}", std::string(12, '\0')),
+              "b", "overlap tensor \"a\""));
   // Two tensors on the same bytes (a cheap way to make aliasing "weights").
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 0, 8) + "}",
-                              std::string(8, '\0')),
-                      "b", "overlap tensor \"a\""));
+  EXPECT_TRUE(
+      rejects(st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 0, 8) + "}", std::string(8, '\0')),
+              "b", "overlap tensor \"a\""));
   // A zero-size tensor inside another tensor's range.
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 4, 4, "[0]") + "}",
-                              std::string(8, '\0')),
-                      "b", "overlap"));
+  EXPECT_TRUE(rejects(
+      st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 4, 4, "[0]") + "}", std::string(8, '\0')),
+      "b", "overlap"));
 }
 
 TEST_F(SafetensorsMalformed, GapBetweenRanges) {
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 12, 20) + "}",
-                              std::string(20, '\0')),
-                      "b", "gap of 4 bytes after tensor \"a\""));
+  EXPECT_TRUE(
+      rejects(st_file("{" + f32_entry("a", 0, 8) + "," + f32_entry("b", 12, 20) + "}", std::string(20, '\0')),
+              "b", "gap of 4 bytes after tensor \"a\""));
 }
 
 TEST_F(SafetensorsMalformed, LeadingGap) {
@@ -227,14 +241,14 @@ TEST_F(SafetensorsMalformed, TrailingUnusedBytes) {
 TEST_F(SafetensorsMalformed, ShapeTimesDtypeSizeIsNotTheByteLength) {
   EXPECT_TRUE(rejects(st_file("{" + f32_entry("w", 0, 8, "[3]") + "}", std::string(8, '\0')), "w",
                       "shape [3] of F32 needs 12 bytes but data_offsets [0,8] hold 8"));
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("w", 0, 8, "[]") + "}", std::string(8, '\0')), "w",
-                      "needs 4 bytes"));
+  EXPECT_TRUE(
+      rejects(st_file("{" + f32_entry("w", 0, 8, "[]") + "}", std::string(8, '\0')), "w", "needs 4 bytes"));
 }
 
 TEST_F(SafetensorsMalformed, DuplicateTensorName) {
-  EXPECT_TRUE(rejects(st_file("{" + f32_entry("w", 0, 8) + "," + f32_entry("w", 8, 16) + "}",
-                              std::string(16, '\0')),
-                      "w", "more than once"));
+  EXPECT_TRUE(
+      rejects(st_file("{" + f32_entry("w", 0, 8) + "," + f32_entry("w", 8, 16) + "}", std::string(16, '\0')),
+              "w", "more than once"));
 }
 
 TEST_F(SafetensorsMalformed, DuplicateFieldInAnEntry) {
@@ -251,10 +265,11 @@ TEST_F(SafetensorsMalformed, DuplicateMetadata) {
 
 TEST_F(SafetensorsMalformed, MetadataNotAStringToStringObject) {
   EXPECT_TRUE(rejects(st_file(R"({"__metadata__":"k=v"})"), "__metadata__", "must be an object of strings"));
-  EXPECT_TRUE(rejects(st_file(R"({"__metadata__":["k","v"]})"), "__metadata__", "must be an object of strings"));
+  EXPECT_TRUE(
+      rejects(st_file(R"({"__metadata__":["k","v"]})"), "__metadata__", "must be an object of strings"));
   EXPECT_TRUE(rejects(st_file(R"({"__metadata__":{"k":1}})"), "__metadata__.k", "values must be strings"));
-  EXPECT_TRUE(rejects(st_file(R"({"__metadata__":{"k":{"x":"y"}}})"), "__metadata__.k",
-                      "values must be strings"));
+  EXPECT_TRUE(
+      rejects(st_file(R"({"__metadata__":{"k":{"x":"y"}}})"), "__metadata__.k", "values must be strings"));
   EXPECT_TRUE(rejects(st_file(R"({"__metadata__":{"k":null}})"), "__metadata__.k", "values must be strings"));
 }
 
@@ -265,8 +280,9 @@ TEST_F(SafetensorsMalformed, NullMetadataMeansNoneAsInTheReferenceReader) {
 }
 
 TEST_F(SafetensorsMalformed, BoolBytesOtherThanZeroOrOne) {
-  EXPECT_TRUE(rejects(st_file(R"({"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\x01\x00\x02", 3)),
-                      "m", "BOOL element 2 holds byte 2", /*header_reader_too=*/false));
+  EXPECT_TRUE(rejects(
+      st_file(R"({"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\x01\x00\x02", 3)),
+      "m", "BOOL element 2 holds byte 2", /*header_reader_too=*/false));
 }
 
 TEST_F(SafetensorsMalformed, DeepNestingIsRejectedWithoutRecursion) {
@@ -352,13 +368,15 @@ RC_GTEST_PROP(SafetensorsRobustness, CorruptedFilesOnlyEverThrowFormatError, ())
     }
   }
   write_bytes(path, bytes);
-  for (Reader reader : {Reader::kFull, Reader::kHeader}) {
+  for (Reader reader : {Reader::kFull, Reader::kHeader, Reader::kMemory}) {
     try {
-      if (reader == Reader::kFull) {
-        const auto st = read_safetensors(path);
-        for (const auto& [name, t] : st.tensors) bytes_of(t).sum();  // touch every byte that was handed out
-      } else {
+      if (reader == Reader::kHeader) {
         read_safetensors_header(path);
+      } else {
+        const auto st = reader == Reader::kFull
+                            ? read_safetensors(path)
+                            : amt::io::parse_safetensors(bytes.data(), bytes.size(), path);
+        for (const auto& [name, t] : st.tensors) bytes_of(t).sum();  // touch every byte that was handed out
       }
     } catch (const amt::FormatError&) {
     } catch (const std::exception& e) {

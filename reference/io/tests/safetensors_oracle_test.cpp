@@ -130,7 +130,8 @@ TEST(SafetensorsOracle, EveryFileReadsAndItsDataIsConsistent) {
     }
     // fp32 and fp64 runs of the same model agree to a few 1e-6 (README §4), and are not identical.
     if (st.has("cls_f32") && st.has("cls_f64")) {
-      const double diff = (st.at("cls_f32").to(torch::kFloat64) - st.at("cls_f64")).abs().max().item<double>();
+      const double diff =
+          (st.at("cls_f32").to(torch::kFloat64) - st.at("cls_f64")).abs().max().item<double>();
       EXPECT_LT(diff, 1e-5);
       EXPECT_GT(diff, 0.0);
     }

@@ -3,7 +3,10 @@
 // safetensors_oracle_test.cpp.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdint>
 #include <cstring>
@@ -30,9 +33,10 @@ using namespace amt::io::testing;
 
 TEST(SafetensorsDtype, NamesMatchTheFormatBothWays) {
   const std::vector<std::pair<torch::ScalarType, std::string>> expected = {
-      {torch::kFloat64, "F64"}, {torch::kFloat32, "F32"}, {torch::kFloat16, "F16"}, {torch::kBFloat16, "BF16"},
-      {torch::kInt64, "I64"},   {torch::kInt32, "I32"},   {torch::kInt16, "I16"},   {torch::kInt8, "I8"},
-      {torch::kUInt8, "U8"},    {torch::kBool, "BOOL"}};
+      {torch::kFloat64, "F64"},   {torch::kFloat32, "F32"}, {torch::kFloat16, "F16"},
+      {torch::kBFloat16, "BF16"}, {torch::kInt64, "I64"},   {torch::kInt32, "I32"},
+      {torch::kInt16, "I16"},     {torch::kInt8, "I8"},     {torch::kUInt8, "U8"},
+      {torch::kBool, "BOOL"}};
   ASSERT_EQ(expected.size(), all_dtypes().size());
   for (const auto& [type, name] : expected) {
     EXPECT_EQ(amt::io::safetensors_dtype_name(type), name);
@@ -54,9 +58,9 @@ TEST(SafetensorsDtype, UnknownNamesAndTypesThrowDtypeError) {
 // Tensor and metadata names built from pieces that stress JSON escaping (quotes, backslashes, control
 // characters, multi-byte UTF-8) as well as ordinary dotted parameter names.
 rc::Gen<std::string> gen_name() {
-  static const std::vector<std::string> pieces = {"a",  "b",  "layer", ".", "_",  "0",      "7",
-                                                  " ",  "\"", "\\",    "/", "\n", "\x01",   "\xc3\xa9",
-                                                  "\xe7\x8c\xab", "weight", "bias", "{", "}"};
+  static const std::vector<std::string> pieces = {
+      "a",    "b",        "layer",        ".",      "_",    "0", "7", " ", "\"", "\\", "/", "\n",
+      "\x01", "\xc3\xa9", "\xe7\x8c\xab", "weight", "bias", "{", "}"};
   return rc::gen::map(rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(pieces)),
                       [](const std::vector<std::string>& parts) {
                         std::string s;
@@ -163,8 +167,8 @@ TEST(SafetensorsRoundTrip, NanPayloadsAndSpecialValuesSurvive) {
   const auto f64 = torch::tensor({int64_t{0x7ff0000000000001}, int64_t{0x7ff8dead0000beef}}, torch::kInt64)
                        .view(torch::kFloat64);
   const auto f16 = torch::tensor(std::vector<int16_t>{0x7c01, 0x7e55, 0x0001}).view(torch::kFloat16);
-  const auto bf16 =
-      torch::tensor(std::vector<int16_t>{0x7f81, static_cast<int16_t>(0xffc3), 0x0001}).view(torch::kBFloat16);
+  const auto bf16 = torch::tensor(std::vector<int16_t>{0x7f81, static_cast<int16_t>(0xffc3), 0x0001})
+                        .view(torch::kBFloat16);
   ScratchDir dir;
   const std::string path = dir.file("nan.safetensors");
   write_safetensors(path, {{"f32", f32}, {"f64", f64}, {"f16", f16}, {"bf16", bf16}});
@@ -178,14 +182,17 @@ TEST(SafetensorsRoundTrip, NanPayloadsAndSpecialValuesSurvive) {
 
 TEST(SafetensorsRoundTrip, WriterAcceptsAnyLayoutAndLazyViews) {
   const auto base = torch::arange(24, torch::kFloat32).reshape({4, 6});
-  const auto transposed = base.t();                                  // non-contiguous strides
+  const auto transposed = base.t();  // non-contiguous strides
   const auto strided = base.index({torch::indexing::Slice(), torch::indexing::Slice(0, 6, 2)});
   const auto expanded = torch::tensor({1, 2, 3}, torch::kInt64).expand({2, 3});  // stride 0
   const auto sparse = torch::eye(3, torch::kFloat64).to_sparse();
   const auto grad = torch::ones({2}, torch::TensorOptions().requires_grad(true));
   const auto z = torch::complex(torch::tensor({1.f, 2.f}), torch::tensor({3.f, 4.f}));
-  const auto neg_view = torch::imag(torch::conj(z));  // lazily negated: its memory holds +3, +4
-  ASSERT_TRUE(neg_view.is_neg()) << "this LibTorch no longer makes a negative view; the case tests nothing";
+  const auto neg_view = torch::imag(torch::conj(z));  // lazily negated, strided: its memory holds +3, +4
+  const auto neg_contiguous = torch::_neg_view(torch::tensor({5.f, 6.f}));  // contiguous() keeps the bit
+  ASSERT_TRUE(neg_view.is_neg() && neg_contiguous.is_neg())
+      << "this LibTorch no longer makes negative views; the case tests nothing";
+  ASSERT_TRUE(neg_contiguous.is_contiguous());
   ASSERT_FALSE(transposed.is_contiguous());
   ASSERT_FALSE(strided.is_contiguous());
 
@@ -196,7 +203,8 @@ TEST(SafetensorsRoundTrip, WriterAcceptsAnyLayoutAndLazyViews) {
                            {"expanded", expanded},
                            {"sparse", sparse},
                            {"grad", grad},
-                           {"neg_view", neg_view}});
+                           {"neg_view", neg_view},
+                           {"neg_contiguous", neg_contiguous}});
   const Safetensors st = read_safetensors(path);
   EXPECT_TRUE(torch::equal(st.at("transposed"), transposed));
   EXPECT_TRUE(torch::equal(st.at("strided"), strided));
@@ -204,6 +212,7 @@ TEST(SafetensorsRoundTrip, WriterAcceptsAnyLayoutAndLazyViews) {
   EXPECT_TRUE(torch::equal(st.at("sparse"), torch::eye(3, torch::kFloat64)));
   EXPECT_TRUE(torch::equal(st.at("grad"), torch::ones({2})));
   EXPECT_TRUE(torch::equal(st.at("neg_view"), torch::tensor({-3.f, -4.f})));
+  EXPECT_TRUE(torch::equal(st.at("neg_contiguous"), torch::tensor({-5.f, -6.f})));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -218,12 +227,13 @@ const std::string kHeader =
     R"({"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
     R"("b":{"dtype":"I8","shape":[],"data_offsets":[8,9]},"c":{"dtype":"BF16","shape":[1,1],"data_offsets":[9,11]},)"
     R"("d":{"dtype":"BOOL","shape":[3],"data_offsets":[11,14]}})";
-const std::string kData("\x00\x00\x80\x3f"   // 1.0f
-                        "\x00\x00\x00\xc0"   // -2.0f
-                        "\xfb"               // int8 -5
-                        "\x80\x3f"           // bf16 1.0
-                        "\x01\x00\x01",      // true, false, true
-                        14);
+const std::string kData(
+    "\x00\x00\x80\x3f"  // 1.0f
+    "\x00\x00\x00\xc0"  // -2.0f
+    "\xfb"              // int8 -5
+    "\x80\x3f"          // bf16 1.0
+    "\x01\x00\x01",     // true, false, true
+    14);
 
 std::string known_file() {
   // 243 header bytes, padded with 5 spaces to 248 = 0xf8.
@@ -242,6 +252,25 @@ TEST(SafetensorsKnownBytes, ReadsAHandWrittenFile) {
   EXPECT_TRUE(bit_equal(st.at("b"), torch::tensor(-5, torch::kInt8)));
   EXPECT_TRUE(bit_equal(st.at("c"), torch::ones({1, 1}, torch::kBFloat16)));
   EXPECT_TRUE(bit_equal(st.at("d"), torch::tensor({true, false, true})));
+}
+
+TEST(SafetensorsKnownBytes, ParsesTheSameBytesFromMemoryAsCopies) {
+  std::string bytes = known_file();
+  const Safetensors st = amt::io::parse_safetensors(bytes.data(), bytes.size(), "in-memory");
+  EXPECT_EQ(st.path, "in-memory");
+  EXPECT_EQ(st.names, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(st.metadata.at("k"), "v");
+  EXPECT_TRUE(bit_equal(st.at("c"), torch::ones({1, 1}, torch::kBFloat16)));
+  std::fill(bytes.begin(), bytes.end(), '\x55');  // the tensors must not alias the caller's buffer
+  EXPECT_TRUE(bit_equal(st.at("a"), torch::tensor({1.f, -2.f})));
+  EXPECT_TRUE(bit_equal(st.at("b"), torch::tensor(-5, torch::kInt8)));
+  EXPECT_TRUE(bit_equal(st.at("d"), torch::tensor({true, false, true})));
+  try {
+    amt::io::parse_safetensors(bytes.data(), 3, "in-memory");
+    FAIL() << "no exception";
+  } catch (const amt::FormatError& e) {
+    EXPECT_EQ(e.file(), "in-memory");
+  }
 }
 
 TEST(SafetensorsKnownBytes, WriterProducesThePythonLayout) {
@@ -267,10 +296,11 @@ TEST(SafetensorsKnownBytes, ReaderAcceptsAnyKeyOrderAndWhitespace) {
       "{\n  \"__metadata__\": {\"format\": \"pt\"},\n"
       "  \"z\": {\"shape\": [2], \"data_offsets\": [0, 16], \"dtype\": \"F64\"},\n"
       "  \"a\": {\"data_offsets\": [16, 18], \"dtype\": \"U8\", \"shape\": [2]}\n}\n";
-  const std::string data("\x00\x00\x00\x00\x00\x00\xf0\x3f"
-                         "\x00\x00\x00\x00\x00\x00\x00\x40"
-                         "\x07\x09",
-                         18);
+  const std::string data(
+      "\x00\x00\x00\x00\x00\x00\xf0\x3f"
+      "\x00\x00\x00\x00\x00\x00\x00\x40"
+      "\x07\x09",
+      18);
   ScratchDir dir;
   const std::string path = dir.file("pretty.safetensors");
   write_bytes(path, st_file(header, data));
@@ -290,8 +320,8 @@ std::vector<std::pair<uintptr_t, uintptr_t>> mappings_of(const std::string& path
   std::ifstream maps("/proc/self/maps");
   std::vector<std::pair<uintptr_t, uintptr_t>> out;
   for (std::string line; std::getline(maps, line);) {
-    if (line.size() < canonical.size() || line.compare(line.size() - canonical.size(), canonical.size(),
-                                                       canonical) != 0)
+    if (line.size() < canonical.size() ||
+        line.compare(line.size() - canonical.size(), canonical.size(), canonical) != 0)
       continue;
     std::istringstream in(line);
     std::string range;
@@ -381,7 +411,8 @@ TEST(SafetensorsAtomicWrite, UnsupportedDtypeNamesTheTensorAndLeavesTheOldFileIn
   write_safetensors(path, {{"old", torch::arange(5, torch::kInt32)}});
   const std::string before = read_bytes(path);
   try {
-    write_safetensors(path, {{"fine", torch::ones({3})}, {"zz_complex", torch::ones({2}, torch::kComplexFloat)}});
+    write_safetensors(path,
+                      {{"fine", torch::ones({3})}, {"zz_complex", torch::ones({2}, torch::kComplexFloat)}});
     FAIL() << "no exception";
   } catch (const amt::DtypeError& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
@@ -423,6 +454,46 @@ TEST(SafetensorsAtomicWrite, OverwriteReplacesTheFileAndLeavesNoTemporary) {
   const Safetensors st = read_safetensors(path);
   EXPECT_EQ(st.names, std::vector<std::string>{"y"});
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"w.safetensors"});
+}
+
+// Caps the size of files this process may write (RLIMIT_FSIZE) so that write() fails with EFBIG part-way
+// through, like a full disk; SIGXFSZ is ignored meanwhile so the process is not killed instead.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+TEST(SafetensorsAtomicWrite, FailureWhileWritingDataKeepsTheOldFile) {
+  ScratchDir dir;
+  const std::string path = dir.file("keep.safetensors");
+  write_safetensors(path, {{"old", torch::arange(3)}});
+  const std::string before = read_bytes(path);
+  try {
+    FileSizeLimit limit(4096);
+    write_safetensors(path, {{"big", torch::ones({100000})}});
+    FAIL() << "no exception";
+  } catch (const amt::IoError& e) {
+    EXPECT_EQ(e.file(), path);
+    EXPECT_NE(std::string(e.what()).find("cannot write"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_bytes(path), before);
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"keep.safetensors"});
 }
 
 TEST(SafetensorsAtomicWrite, FailedRenameRemovesTheTemporary) {

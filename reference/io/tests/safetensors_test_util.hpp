@@ -40,7 +40,8 @@ class ScratchDir {
   // Names of everything in the folder (to spot leftover temporary files).
   std::vector<std::string> entries() const {
     std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename().string());
+    for (const auto& e : std::filesystem::directory_iterator(path_))
+      out.push_back(e.path().filename().string());
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -83,7 +84,8 @@ inline const std::vector<torch::ScalarType>& all_dtypes() {
 inline torch::Tensor random_bits(torch::ScalarType dtype, const std::vector<int64_t>& shape) {
   int64_t numel = 1;
   for (int64_t d : shape) numel *= d;
-  if (dtype == torch::kBool) return torch::randint(0, 2, {numel}, torch::kUInt8).to(torch::kBool).reshape(shape);
+  if (dtype == torch::kBool)
+    return torch::randint(0, 2, {numel}, torch::kUInt8).to(torch::kBool).reshape(shape);
   const int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
   return torch::randint(0, 256, {numel * elem}, torch::kUInt8).view(dtype).reshape(shape);
 }
@@ -99,8 +101,8 @@ inline ::testing::AssertionResult bit_equal(const torch::Tensor& got, const torc
   if (got.sizes() != want.sizes())
     return ::testing::AssertionFailure() << "shape " << got.sizes() << " != " << want.sizes();
   if (!torch::equal(bytes_of(got), bytes_of(want)))
-    return ::testing::AssertionFailure() << "bytes differ for shape " << got.sizes() << " dtype "
-                                         << got.scalar_type();
+    return ::testing::AssertionFailure()
+           << "bytes differ for shape " << got.sizes() << " dtype " << got.scalar_type();
   return ::testing::AssertionSuccess();
 }
 
