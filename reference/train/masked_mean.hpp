@@ -12,6 +12,9 @@ namespace amt::train {
 // Counting is per broadcast element: mean = Σ valid values / number of valid broadcast entries. Throws
 // amt::DtypeError for a non-floating `values` or a non-bool `mask`, amt::ShapeError when they do not
 // broadcast to values' shape.
+// Caveat for loss authors: the zero gradient stops at `values`. If a masked entry's value came from an op whose
+// derivative is infinite there (sqrt(0), log(0), division by a zero depth), backprop computes 0·inf = NaN upstream;
+// sanitise such inputs first (e.g. where(mask, x, 1) before the sqrt).
 torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& mask);
 
 // The two halves, for losses that combine several terms or accumulate across micro-batches:
