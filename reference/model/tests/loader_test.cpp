@@ -8,6 +8,7 @@
 #include <functional>
 #include <set>
 
+#include "conformance/testing/errors.hpp"
 #include "conformance/testing/oracle.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
@@ -41,13 +42,8 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-std::string checkpoint_error(const std::function<void()>& load) {
-  try {
-    load();
-  } catch (const CheckpointError& e) {
-    return e.what();
-  }
-  return "";
+std::string checkpoint_error(const std::function<void()>& f) {
+  return amt::testing::thrown_message<CheckpointError>(f);
 }
 
 bool has(const std::string& msg, const std::string& part) {

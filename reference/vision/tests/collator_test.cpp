@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
 #include "reference/vision/collator.hpp"
 #include "reference/vision/dynamic_resize.hpp"
@@ -130,12 +131,7 @@ TEST(Collator, RowAndColumnFormsRoundTrip) {
 }
 
 std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return amt::testing::thrown_message<Error>(f);
 }
 
 TEST(Collator, MissingFieldIsAnErrorNamingIt) {

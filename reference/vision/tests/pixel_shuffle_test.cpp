@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
 #include "reference/vision/image_grid.hpp"
 #include "reference/vision/pixel_shuffle.hpp"
@@ -11,12 +12,7 @@ namespace amt::vision {
 namespace {
 
 std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  return "";
+  return amt::testing::thrown_message<ShapeError>(f);
 }
 
 TEST(ImageGrid, FromTheResizedImage) {
