@@ -93,9 +93,9 @@ std::vector<std::string> yaml_strings(const YAML::Node& node, const std::string&
   return sequence_as<std::string>(node, file, field, yaml_string);
 }
 
-std::string yaml_float(float value) {
+std::string yaml_float(double value) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.9g", static_cast<double>(value));
+  std::snprintf(buf, sizeof(buf), "%.17g", value);
   std::string s = buf;
   if (s.find_first_of("ni") != std::string::npos) return s;  // nan/inf: callers keep such values out of YAML
   // PyYAML (YAML 1.1) reads "1e+10" as a string: the mantissa needs a '.'.

@@ -28,8 +28,9 @@ std::vector<int64_t> yaml_ints(const YAML::Node& node, const std::string& file, 
 std::vector<std::string> yaml_strings(const YAML::Node& node, const std::string& file,
                                       const std::string& field);
 
-// Formats a float so that YAML (and Python's yaml) reads back the same float32 value and sees a float, not an
-// int ("615.0", not "615"): %.9g plus ".0" where needed.
-std::string yaml_float(float value);
+// Formats a number so that YAML (and Python's yaml) reads back exactly the same double and sees a float, not
+// an int or a string ("615.0", not "615"; "1.0e+10", not "1e+10"): %.17g plus ".0" where needed. A float32
+// passed in comes back bit-exact after the read's double → float conversion.
+std::string yaml_float(double value);
 
 }  // namespace amt::io
