@@ -11,13 +11,13 @@
 namespace amt::io {
 
 struct Safetensors {
-  std::vector<std::string> names;                // in the order of their data offsets in the file
-  std::map<std::string, torch::Tensor> tensors;  // CPU tensors, contiguous
-  std::map<std::string, std::string> metadata;   // the optional "__metadata__" object (string → string)
+  std::vector<std::string> names;                 // in the order of their data offsets in the file
+  std::map<std::string, torch::Tensor> tensors;   // CPU tensors, contiguous
+  std::map<std::string, std::string> metadata;    // the optional "__metadata__" object (string → string)
 
   const torch::Tensor& at(const std::string& name) const;  // throws FormatError naming the file when absent
   bool has(const std::string& name) const { return tensors.count(name) != 0; }
-  std::string path;  // the file this was read from ("" if built in memory)
+  std::string path;                               // the file this was read from ("" if built in memory)
 };
 
 // Reads a whole file. The file is memory-mapped (copy-on-write) and tensors alias the mapping when their
@@ -37,8 +37,7 @@ std::vector<SafetensorsEntry> read_safetensors_header(const std::string& path,
 
 // Writes tensors (any device, any layout; moved to CPU and made contiguous) in the order given by the map
 // (sorted by name, as the reference Python writer does). Atomic: writes PATH.tmp.<pid>, fsyncs, renames, so a
-// crash never leaves a half-written file under PATH. Unsupported dtypes throw amt::DtypeError naming the
-// tensor.
+// crash never leaves a half-written file under PATH. Unsupported dtypes throw amt::DtypeError naming the tensor.
 void write_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
