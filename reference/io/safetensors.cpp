@@ -41,15 +41,15 @@ struct DtypeInfo {
   size_t size;
 };
 constexpr DtypeInfo kDtypes[] = {
-    {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
-    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
-    {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
+    {"F64", torch::kFloat64, 8},   {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
+    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+    {"I16", torch::kInt16, 2},     {"I8", torch::kInt8, 1},     {"U8", torch::kUInt8, 1},
     {"BOOL", torch::kBool, 1},
 };
 // Dtypes that the safetensors format defines but LibTorch 1.13 cannot represent: named separately so that
 // the error says "unsupported" rather than "unknown".
-constexpr const char* kForeignDtypes[] = {"U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0",
-                                          "F4",  "F6_E2M3", "F6_E3M2", "C64"};
+constexpr const char* kForeignDtypes[] = {"U16",     "U32", "U64",     "F8_E4M3", "F8_E5M2",
+                                          "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2", "C64"};
 
 const DtypeInfo* find_dtype(const std::string& name) {
   for (const auto& d : kDtypes)
@@ -62,7 +62,9 @@ const DtypeInfo* find_dtype(torch::ScalarType type) {
   return nullptr;
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 // Owns one read-only-file, copy-on-write mapping. Tensors that alias it hold a shared_ptr in their deleter,
 // so the mapping lives exactly as long as the last such tensor.
@@ -131,8 +133,9 @@ class HeaderParseGuard {
       case json::parse_event_t::object_start:
       case json::parse_event_t::array_start:
         if (depth >= kMaxJsonDepth)
-          throw FormatError(path_, field(), "header JSON nests deeper than " + std::to_string(kMaxJsonDepth) +
-                                                " levels; a safetensors header has 3");
+          throw FormatError(path_, field(),
+                            "header JSON nests deeper than " + std::to_string(kMaxJsonDepth) +
+                                " levels; a safetensors header has 3");
         scopes_.emplace_back();
         is_object_.push_back(event == json::parse_event_t::object_start);
         break;
@@ -147,8 +150,7 @@ class HeaderParseGuard {
         const std::string& key = parsed.get_ref<const std::string&>();
         if (depth == 1) top_key_ = key;
         if (!scopes_.empty() && is_object_.back() && !scopes_.back().insert(key).second) {
-          if (depth == 1)
-            throw FormatError(path_, key, "the header names \"" + key + "\" more than once");
+          if (depth == 1) throw FormatError(path_, key, "the header names \"" + key + "\" more than once");
           throw FormatError(path_, field(), "key \"" + key + "\" appears more than once in this entry");
         }
         break;
@@ -167,7 +169,9 @@ class HeaderParseGuard {
   std::optional<std::string> top_key_;
 };
 
-std::string type_name(const json& j) { return j.type_name(); }
+std::string type_name(const json& j) {
+  return j.type_name();
+}
 
 // A JSON integer that is >= 0 and fits uint64. `what` describes the field for the error message.
 uint64_t get_unsigned(const std::string& path, const std::string& name, const json& j, const char* what) {
@@ -177,8 +181,9 @@ uint64_t get_unsigned(const std::string& path, const std::string& name, const js
     if (v < 0) throw FormatError(path, name, std::string(what) + " is negative (" + std::to_string(v) + ")");
     return static_cast<uint64_t>(v);
   }
-  throw FormatError(path, name,
-                    std::string(what) + " must be a non-negative integer, not " + type_name(j) + " " + j.dump());
+  throw FormatError(
+      path, name,
+      std::string(what) + " must be a non-negative integer, not " + type_name(j) + " " + j.dump());
 }
 
 struct ParsedHeader {
@@ -194,7 +199,8 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }
 
 SafetensorsEntry parse_entry(const std::string& path, const std::string& name, const json& j) {
-  if (!j.is_object()) throw FormatError(path, name, "tensor entry must be a JSON object, not " + type_name(j));
+  if (!j.is_object())
+    throw FormatError(path, name, "tensor entry must be a JSON object, not " + type_name(j));
   SafetensorsEntry e;
   e.name = name;
 
@@ -208,8 +214,8 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
     for (const char* foreign : kForeignDtypes)
       if (dtype_name == foreign)
         throw FormatError(path, name, "dtype " + dtype_name + " has no LibTorch 1.13 equivalent");
-    throw FormatError(path, name, "unknown dtype " + json(dtype_name).dump(-1, ' ', false,
-                                                                          json::error_handler_t::replace));
+    throw FormatError(
+        path, name, "unknown dtype " + json(dtype_name).dump(-1, ' ', false, json::error_handler_t::replace));
   }
   e.dtype = dtype->type;
 
@@ -234,22 +240,25 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
   const auto off_it = j.find("data_offsets");
   if (off_it == j.end()) throw FormatError(path, name, "tensor entry has no \"data_offsets\"");
   if (!off_it->is_array() || off_it->size() != 2)
-    throw FormatError(path, name, "\"data_offsets\" must be an array [begin, end], not " +
-                                      (off_it->is_array() ? "an array of " + std::to_string(off_it->size())
-                                                          : type_name(*off_it)));
+    throw FormatError(
+        path, name,
+        "\"data_offsets\" must be an array [begin, end], not " +
+            (off_it->is_array() ? "an array of " + std::to_string(off_it->size()) : type_name(*off_it)));
   e.begin = get_unsigned(path, name, (*off_it)[0], "data_offsets begin");
   e.end = get_unsigned(path, name, (*off_it)[1], "data_offsets end");
   if (e.begin > e.end)
-    throw FormatError(path, name, "data_offsets begin " + std::to_string(e.begin) + " is past end " +
-                                      std::to_string(e.end));
+    throw FormatError(
+        path, name,
+        "data_offsets begin " + std::to_string(e.begin) + " is past end " + std::to_string(e.end));
 
   uint64_t nbytes = 0;
   const bool overflow = __builtin_mul_overflow(numel, static_cast<uint64_t>(dtype->size), &nbytes);
   if (overflow || nbytes != e.end - e.begin)
-    throw FormatError(path, name, "shape " + shape_text(e.shape) + " of " + dtype->name + " needs " +
-                                      (overflow ? std::string("more than 2^64") : std::to_string(nbytes)) +
-                                      " bytes but data_offsets [" + std::to_string(e.begin) + "," +
-                                      std::to_string(e.end) + "] hold " + std::to_string(e.end - e.begin));
+    throw FormatError(path, name,
+                      "shape " + shape_text(e.shape) + " of " + dtype->name + " needs " +
+                          (overflow ? std::string("more than 2^64") : std::to_string(nbytes)) +
+                          " bytes but data_offsets [" + std::to_string(e.begin) + "," +
+                          std::to_string(e.end) + "] hold " + std::to_string(e.end - e.begin));
   return e;
 }
 
@@ -272,17 +281,25 @@ std::map<std::string, std::string> parse_metadata(const std::string& path, const
 // (at least min(file_size, 8 + header length) of them).
 ParsedHeader parse_header(const std::string& path, const char* bytes, uint64_t file_size) {
   if (file_size < 8)
-    throw FormatError(path, "", "file is " + std::to_string(file_size) +
-                                    " bytes, shorter than the 8-byte header length");
+    throw FormatError(
+        path, "", "file is " + std::to_string(file_size) + " bytes, shorter than the 8-byte header length");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
   if (n > kMaxHeaderBytes)
-    throw FormatError(path, "", "header length " + std::to_string(n) + " exceeds the " +
-                                    std::to_string(kMaxHeaderBytes) + "-byte limit");
+    throw FormatError(path, "",
+                      "header length " + std::to_string(n) + " exceeds the " +
+                          std::to_string(kMaxHeaderBytes) + "-byte limit");
   if (n > file_size - 8)
-    throw FormatError(path, "", "header length " + std::to_string(n) + " runs past the end of the " +
-                                    std::to_string(file_size) + "-byte file");
+    throw FormatError(path, "",
+                      "header length " + std::to_string(n) + " runs past the end of the " +
+                          std::to_string(file_size) + "-byte file");
 
+  // nlohmann treats a NUL byte as the end of input, which would accept "{}\0garbage"; raw NUL is never
+  // valid JSON text, so it is refused here as the reference reader refuses it.
+  if (const void* nul = std::memchr(bytes + 8, '\0', n))
+    throw FormatError(path, "",
+                      "header is not valid JSON: NUL byte at header offset " +
+                          std::to_string(static_cast<const char*>(nul) - (bytes + 8)));
   json root;
   try {
     HeaderParseGuard guard(path);
@@ -310,24 +327,27 @@ ParsedHeader parse_header(const std::string& path, const char* bytes, uint64_t f
   const SafetensorsEntry* prev = nullptr;
   for (const auto& e : out.entries) {
     if (e.end > data_size)
-      throw FormatError(path, e.name, "data_offsets [" + std::to_string(e.begin) + "," + std::to_string(e.end) +
-                                          "] run past the " + std::to_string(data_size) +
-                                          "-byte data section");
+      throw FormatError(path, e.name,
+                        "data_offsets [" + std::to_string(e.begin) + "," + std::to_string(e.end) +
+                            "] run past the " + std::to_string(data_size) + "-byte data section");
     if (e.begin < covered)
-      throw FormatError(path, e.name, "data_offsets [" + std::to_string(e.begin) + "," + std::to_string(e.end) +
-                                          "] overlap tensor \"" + prev->name + "\" (which ends at " +
-                                          std::to_string(covered) + ")");
+      throw FormatError(path, e.name,
+                        "data_offsets [" + std::to_string(e.begin) + "," + std::to_string(e.end) +
+                            "] overlap tensor \"" + prev->name + "\" (which ends at " +
+                            std::to_string(covered) + ")");
     if (e.begin > covered)
-      throw FormatError(path, e.name, "data_offsets begin " + std::to_string(e.begin) + " leaves a gap of " +
-                                          std::to_string(e.begin - covered) + " bytes after " +
-                                          (prev ? "tensor \"" + prev->name + "\"" : "the header"));
+      throw FormatError(path, e.name,
+                        "data_offsets begin " + std::to_string(e.begin) + " leaves a gap of " +
+                            std::to_string(e.begin - covered) + " bytes after " +
+                            (prev ? "tensor \"" + prev->name + "\"" : "the header"));
     covered = e.end;
     prev = &e;
   }
   if (covered != data_size)
-    throw FormatError(path, prev ? prev->name : "", std::to_string(data_size - covered) +
-                                                        " bytes after the last tensor are not covered by any "
-                                                        "tensor's data_offsets");
+    throw FormatError(path, prev ? prev->name : "",
+                      std::to_string(data_size - covered) +
+                          " bytes after the last tensor are not covered by any "
+                          "tensor's data_offsets");
   return out;
 }
 
@@ -382,7 +402,8 @@ const torch::Tensor& Safetensors::at(const std::string& name) const {
 
 std::string safetensors_dtype_name(torch::ScalarType dtype) {
   if (const DtypeInfo* d = find_dtype(dtype)) return d->name;
-  throw DtypeError(std::string("dtype ") + c10::toString(dtype) + " cannot be stored in safetensors "
+  throw DtypeError(std::string("dtype ") + c10::toString(dtype) +
+                   " cannot be stored in safetensors "
                    "(supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
 }
 
@@ -400,10 +421,12 @@ std::vector<SafetensorsEntry> read_safetensors_header(const std::string& path,
   return std::move(header.entries);
 }
 
-Safetensors read_safetensors(const std::string& path) {
-  const OpenedFile file = map_file(path);
-  ParsedHeader header = parse_header(path, file.map ? file.map->data() : "", file.size);
+namespace {
 
+// Builds the tensors of a validated file whose bytes start at `base`. With `keep` set, aligned tensors
+// alias those bytes and hold `keep` alive; without it every tensor is a copy.
+Safetensors build_tensors(const std::string& path, char* base, ParsedHeader header,
+                          const std::shared_ptr<Mapping>& keep) {
   Safetensors out;
   out.path = path;
   out.metadata = std::move(header.metadata);
@@ -414,19 +437,20 @@ Safetensors read_safetensors(const std::string& path) {
     if (nbytes == 0) {
       t = torch::empty(e.shape, options);
     } else {
-      char* src = file.map->data() + header.data_start + e.begin;
+      char* src = base + header.data_start + e.begin;
       if (e.dtype == torch::kBool) {
         // A bool byte other than 0/1 is undefined behaviour once LibTorch loads it as bool.
         const auto* p = reinterpret_cast<const unsigned char*>(src);
         const auto* bad = std::find_if(p, p + nbytes, [](unsigned char c) { return c > 1; });
         if (bad != p + nbytes)
-          throw FormatError(path, e.name, "BOOL element " + std::to_string(bad - p) + " holds byte " +
-                                              std::to_string(*bad) + "; only 0 and 1 are valid");
+          throw FormatError(path, e.name,
+                            "BOOL element " + std::to_string(bad - p) + " holds byte " +
+                                std::to_string(*bad) + "; only 0 and 1 are valid");
       }
       const size_t elem = find_dtype(e.dtype)->size;
-      if (reinterpret_cast<uintptr_t>(src) % elem == 0) {
-        std::shared_ptr<Mapping> keep = file.map;
-        t = torch::from_blob(src, e.shape, [keep](void*) {}, options);
+      if (keep && reinterpret_cast<uintptr_t>(src) % elem == 0) {
+        t = torch::from_blob(
+            src, e.shape, [keep](void*) {}, options);
       } else {
         // Misaligned typed loads are UB and some kernels assume alignment, so this one tensor is copied.
         t = torch::empty(e.shape, options);
@@ -437,6 +461,22 @@ Safetensors read_safetensors(const std::string& path) {
     out.tensors.emplace(e.name, std::move(t));
   }
   return out;
+}
+
+}  // namespace
+
+Safetensors read_safetensors(const std::string& path) {
+  const OpenedFile file = map_file(path);
+  char* base = file.map ? file.map->data() : nullptr;
+  ParsedHeader header = parse_header(path, base ? base : "", file.size);
+  return build_tensors(path, base, std::move(header), file.map);
+}
+
+Safetensors parse_safetensors(const void* data, size_t size, const std::string& name) {
+  // The bytes are only read; build_tensors takes char* because aliasing tensors (not made here) are writable.
+  char* base = const_cast<char*>(static_cast<const char*>(data));
+  ParsedHeader header = parse_header(name, size == 0 ? "" : base, size);
+  return build_tensors(name, base, std::move(header), nullptr);
 }
 
 void write_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
@@ -460,10 +500,12 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
       throw ValueError(path + " [" + name + "]: a tensor cannot be named " + kMetadataKey +
                        " (the key is reserved for metadata)");
     if (!t.defined()) throw ValueError(path + " [" + name + "]: tensor is undefined");
+    if (t.is_meta()) throw ValueError(path + " [" + name + "]: a meta tensor has no data to write");
     const DtypeInfo* d = find_dtype(t.scalar_type());
     if (d == nullptr)
-      throw DtypeError(path + " [" + name + "]: dtype " + c10::toString(t.scalar_type()) +
-                       " cannot be stored in safetensors (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+      throw DtypeError(
+          path + " [" + name + "]: dtype " + c10::toString(t.scalar_type()) +
+          " cannot be stored in safetensors (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
     const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * d->size;
     if (header.size() > 1) header += ",";
     header += json_string(path, name, name) + ":{\"dtype\":\"" + d->name + "\",\"shape\":[";
