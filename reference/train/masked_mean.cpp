@@ -12,7 +12,8 @@ torch::Tensor expanded_mask(const torch::Tensor& values, const torch::Tensor& ma
                      std::string(c10::toString(values.scalar_type())));
   }
   if (mask.scalar_type() != torch::kBool) {
-    throw DtypeError(std::string(who) + ": mask must be bool, got " + std::string(c10::toString(mask.scalar_type())));
+    throw DtypeError(std::string(who) + ": mask must be bool, got " +
+                     std::string(c10::toString(mask.scalar_type())));
   }
   // Broadcasting must reach exactly values' shape: a mask may never enlarge the reduction.
   bool ok = mask.dim() <= values.dim();
@@ -21,8 +22,8 @@ torch::Tensor expanded_mask(const torch::Tensor& values, const torch::Tensor& ma
     ok = (m == v || m == 1);
   }
   if (!ok) {
-    throw ShapeError(std::string(who) + ": mask " + c10::str(mask.sizes()) + " does not broadcast to values " +
-                     c10::str(values.sizes()));
+    throw ShapeError(std::string(who) + ": mask " + c10::str(mask.sizes()) +
+                     " does not broadcast to values " + c10::str(values.sizes()));
   }
   return mask.expand(values.sizes());
 }

@@ -6,11 +6,11 @@
 namespace amt::train {
 
 // Mean of `values` over the entries where `mask` is true; `mask` is bool and broadcasts to `values` (e.g. a
-// per-image mask [B, 1, 1] against per-joint errors [B, 21, 3]). A masked-out entry contributes exactly nothing —
-// also when it is NaN or Inf (torch::where, not multiplication) — and receives a gradient of exactly 0. When no
-// entry is valid the result is an exact 0 (never 0/0 = NaN) with an all-zero gradient. Counting is per broadcast
-// element: mean = Σ valid values / number of valid broadcast entries.
-// Throws amt::DtypeError for a non-floating `values` or a non-bool `mask`, amt::ShapeError when they do not
+// per-image mask [B, 1, 1] against per-joint errors [B, 21, 3]). A masked-out entry contributes exactly
+// nothing — also when it is NaN or Inf (torch::where, not multiplication) — and receives a gradient of
+// exactly 0. When no entry is valid the result is an exact 0 (never 0/0 = NaN) with an all-zero gradient.
+// Counting is per broadcast element: mean = Σ valid values / number of valid broadcast entries. Throws
+// amt::DtypeError for a non-floating `values` or a non-bool `mask`, amt::ShapeError when they do not
 // broadcast to values' shape.
 torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& mask);
 

@@ -9,14 +9,14 @@
 namespace amt::vision {
 namespace {
 
-const FaultRegistration kFaultPad{
-    "vision.batch_pad_without_mask",
-    "seed 004 pitfall 2: images are zero-padded to the batch maximum and encoded together without a key mask; "
-    "each image keeps its first Hp*Wp tokens, so features depend on the batch"};
-const FaultRegistration kFaultConcatPad{
-    "vision.concat_pad_tokens",
-    "seed 004 pitfall 2: per-image tokens are zero-padded to the longest before concatenation, putting padding "
-    "rows between images and shifting every later image's tokens"};
+const FaultRegistration kFaultPad{"vision.batch_pad_without_mask",
+                                  "seed 004 pitfall 2: images are zero-padded to the batch maximum and "
+                                  "encoded together without a key mask; "
+                                  "each image keeps its first Hp*Wp tokens, so features depend on the batch"};
+const FaultRegistration kFaultConcatPad{"vision.concat_pad_tokens",
+                                        "seed 004 pitfall 2: per-image tokens are zero-padded to the longest "
+                                        "before concatenation, putting padding "
+                                        "rows between images and shifting every later image's tokens"};
 
 torch::Tensor as_rows(const torch::Tensor& t, size_t index) {
   if (t.dim() == 3 && t.size(0) == 1) return t.squeeze(0);
@@ -29,10 +29,11 @@ void check_images(const std::vector<torch::Tensor>& images, int64_t patch) {
   if (patch < 1) throw ConfigError("encode: patch size must be >= 1, got " + std::to_string(patch));
   for (size_t i = 0; i < images.size(); ++i) {
     const torch::Tensor& im = images[i];
-    if (im.dim() != 3) throw ShapeError("image " + std::to_string(i) + ": expected [C, H, W], got " + c10::str(im.sizes()));
+    if (im.dim() != 3)
+      throw ShapeError("image " + std::to_string(i) + ": expected [C, H, W], got " + c10::str(im.sizes()));
     if (im.size(0) != images[0].size(0)) {
-      throw ShapeError("image " + std::to_string(i) + " has " + std::to_string(im.size(0)) + " channels, image 0 has " +
-                       std::to_string(images[0].size(0)));
+      throw ShapeError("image " + std::to_string(i) + " has " + std::to_string(im.size(0)) +
+                       " channels, image 0 has " + std::to_string(images[0].size(0)));
     }
     if (im.size(1) < 1 || im.size(2) < 1 || im.size(1) % patch != 0 || im.size(2) % patch != 0) {
       throw ShapeError("image " + std::to_string(i) + ": size " + std::to_string(im.size(1)) + "x" +
@@ -64,15 +65,16 @@ std::vector<ImageSize> image_sizes(const std::vector<torch::Tensor>& images) {
   sizes.reserve(images.size());
   for (size_t i = 0; i < images.size(); ++i) {
     if (images[i].dim() != 3) {
-      throw ShapeError("image " + std::to_string(i) + ": expected [C, H, W], got " + c10::str(images[i].sizes()));
+      throw ShapeError("image " + std::to_string(i) + ": expected [C, H, W], got " +
+                       c10::str(images[i].sizes()));
     }
     sizes.push_back({images[i].size(1), images[i].size(2)});
   }
   return sizes;
 }
 
-std::vector<torch::Tensor> encode_bucketed(const std::vector<torch::Tensor>& images, const BatchedEncoder& encoder,
-                                           int64_t patch) {
+std::vector<torch::Tensor> encode_bucketed(const std::vector<torch::Tensor>& images,
+                                           const BatchedEncoder& encoder, int64_t patch) {
   if (fault_enabled("vision.batch_pad_without_mask")) return encode_padded_upstream(images, encoder, patch);
   check_images(images, patch);
   std::vector<torch::Tensor> out(images.size());
@@ -86,7 +88,8 @@ std::vector<torch::Tensor> encode_bucketed(const std::vector<torch::Tensor>& ima
       throw ShapeError("encoder on bucket " + bucket.size.str() + " returned " + c10::str(tokens.sizes()) +
                        ", expected [" + std::to_string(n) + ", " + std::to_string(expected) + ", D]");
     }
-    for (int64_t k = 0; k < n; ++k) out[static_cast<size_t>(bucket.indices[static_cast<size_t>(k)])] = tokens[k];
+    for (int64_t k = 0; k < n; ++k)
+      out[static_cast<size_t>(bucket.indices[static_cast<size_t>(k)])] = tokens[k];
   }
   return out;
 }
@@ -113,7 +116,8 @@ std::vector<torch::Tensor> encode_padded_upstream(const std::vector<torch::Tenso
   return out;
 }
 
-torch::Tensor concat_image_tokens(const std::vector<torch::Tensor>& tokens, const std::vector<ImageGrid>& grids) {
+torch::Tensor concat_image_tokens(const std::vector<torch::Tensor>& tokens,
+                                  const std::vector<ImageGrid>& grids) {
   if (fault_enabled("vision.concat_pad_tokens")) return concat_tokens_padded_upstream(tokens);
   if (tokens.size() != grids.size()) {
     throw ShapeError("concat_image_tokens: " + std::to_string(tokens.size()) + " token tensors but " +
@@ -125,25 +129,29 @@ torch::Tensor concat_image_tokens(const std::vector<torch::Tensor>& tokens, cons
   for (size_t i = 0; i < tokens.size(); ++i) {
     rows.push_back(as_rows(tokens[i], i));
     if (rows[i].size(0) != grids[i].tokens()) {
-      throw ShapeError("concat_image_tokens: image " + std::to_string(i) + " has " + std::to_string(rows[i].size(0)) +
+      throw ShapeError("concat_image_tokens: image " + std::to_string(i) + " has " +
+                       std::to_string(rows[i].size(0)) +
                        " tokens but its grid Gh x Gw = " + std::to_string(grids[i].gh) + "x" +
                        std::to_string(grids[i].gw) + " = " + std::to_string(grids[i].tokens()));
     }
     if (rows[i].size(1) != rows[0].size(1)) {
-      throw ShapeError("concat_image_tokens: image " + std::to_string(i) + " has D=" + std::to_string(rows[i].size(1)) +
+      throw ShapeError("concat_image_tokens: image " + std::to_string(i) +
+                       " has D=" + std::to_string(rows[i].size(1)) +
                        ", image 0 has D=" + std::to_string(rows[0].size(1)));
     }
     expected_total += grids[i].tokens();
   }
   torch::Tensor out = torch::cat(rows, 0);
-  if (out.size(0) != expected_total) {  // cannot fail after the per-image checks; V5 asks for the check anyway
-    throw ShapeError("concat_image_tokens: " + std::to_string(out.size(0)) + " rows, expected sum Gh*Gw = " +
-                     std::to_string(expected_total));
+  if (out.size(0) !=
+      expected_total) {  // cannot fail after the per-image checks; V5 asks for the check anyway
+    throw ShapeError("concat_image_tokens: " + std::to_string(out.size(0)) +
+                     " rows, expected sum Gh*Gw = " + std::to_string(expected_total));
   }
   return out;
 }
 
-std::vector<torch::Tensor> split_image_tokens(const torch::Tensor& concatenated, const std::vector<ImageGrid>& grids) {
+std::vector<torch::Tensor> split_image_tokens(const torch::Tensor& concatenated,
+                                              const std::vector<ImageGrid>& grids) {
   std::vector<int64_t> counts;
   int64_t total = 0;
   for (const auto& g : grids) {

@@ -33,25 +33,27 @@ using BatchedEncoder = std::function<torch::Tensor(const torch::Tensor& images)>
 // amt::ShapeError when an image is not [C, H, W] with H, W multiples of `patch`, when channel counts differ,
 // or when the encoder returns the wrong shape (naming the bucket size and the numbers).
 // Fault "vision.batch_pad_without_mask": runs encode_padded_upstream instead.
-std::vector<torch::Tensor> encode_bucketed(const std::vector<torch::Tensor>& images, const BatchedEncoder& encoder,
-                                           int64_t patch);
+std::vector<torch::Tensor> encode_bucketed(const std::vector<torch::Tensor>& images,
+                                           const BatchedEncoder& encoder, int64_t patch);
 
-// Upstream (nanoVLM DINOv3 fork): pads every image right/bottom with zeros to the batch's largest (H, W), runs
-// the encoder once without a key mask, and keeps each image's first Hp·Wp tokens (seed 004, pitfall 2). Real
-// tokens attend to padding and the kept tokens are the wrong ones whenever Wp < Wp_max.
+// Upstream (nanoVLM DINOv3 fork): pads every image right/bottom with zeros to the batch's largest (H, W),
+// runs the encoder once without a key mask, and keeps each image's first Hp·Wp tokens (seed 004, pitfall 2).
+// Real tokens attend to padding and the kept tokens are the wrong ones whenever Wp < Wp_max.
 std::vector<torch::Tensor> encode_padded_upstream(const std::vector<torch::Tensor>& images,
                                                   const BatchedEncoder& encoder, int64_t patch);
 
 // Concatenates per-image tokens ([Gh·Gw, D] or [1, Gh·Gw, D]) in the given order into [Σ Gh·Gw, D]. Throws
 // amt::ShapeError naming the image when its row count is not its grid's Gh·Gw, when D differs, or when the
 // lists differ in length. Fault "vision.concat_pad_tokens": runs concat_tokens_padded_upstream instead.
-torch::Tensor concat_image_tokens(const std::vector<torch::Tensor>& tokens, const std::vector<ImageGrid>& grids);
+torch::Tensor concat_image_tokens(const std::vector<torch::Tensor>& tokens,
+                                  const std::vector<ImageGrid>& grids);
 
 // The inverse of concat_image_tokens: splits [Σ Gh·Gw, D] back into per-image [Gh·Gw, D] views.
-std::vector<torch::Tensor> split_image_tokens(const torch::Tensor& concatenated, const std::vector<ImageGrid>& grids);
+std::vector<torch::Tensor> split_image_tokens(const torch::Tensor& concatenated,
+                                              const std::vector<ImageGrid>& grids);
 
-// Upstream: zero-pads every image's tokens to the longest and concatenates, so padding rows sit between images
-// and every image after a shorter one is shifted (seed 004, pitfall 2). Returns [n·max_rows, D].
+// Upstream: zero-pads every image's tokens to the longest and concatenates, so padding rows sit between
+// images and every image after a shorter one is shifted (seed 004, pitfall 2). Returns [n·max_rows, D].
 torch::Tensor concat_tokens_padded_upstream(const std::vector<torch::Tensor>& tokens);
 
 }  // namespace amt::vision

@@ -9,10 +9,10 @@
 //   fx' = fx·sx,  fy' = fy·sy,  skew' = skew·sx,  cx' = (cx + 0.5)·sx − 0.5,  cy' = (cy + 0.5)·sy − 0.5,
 // i.e. K' = A·K with A = [[sx, 0, 0.5·sx − 0.5], [0, sy, 0.5·sy − 0.5], [0, 0, 1]].
 //
-// grid_sample(align_corners=false) puts x_n = −1 at the left edge of pixel 0 and +1 at the right edge of pixel
-// W−1, so a pixel coordinate u of an image of width W (the width of the image that K describes) normalises to
-// x_n = (2u + 1)/W − 1. With both rules, a 3-D point has the same normalised coordinate before and after any
-// resize, which is why the refinement samples the right feature cell on every grid.
+// grid_sample(align_corners=false) puts x_n = −1 at the left edge of pixel 0 and +1 at the right edge of
+// pixel W−1, so a pixel coordinate u of an image of width W (the width of the image that K describes)
+// normalises to x_n = (2u + 1)/W − 1. With both rules, a 3-D point has the same normalised coordinate before
+// and after any resize, which is why the refinement samples the right feature cell on every grid.
 #pragma once
 #include <torch/types.h>
 
@@ -26,7 +26,9 @@ struct Intrinsics {
 };
 
 // The pixel-centre rule for one coordinate: u' = (u + 0.5)·scale − 0.5.
-inline double rescale_pixel(double u, double scale) { return (u + 0.5) * scale - 0.5; }
+inline double rescale_pixel(double u, double scale) {
+  return (u + 0.5) * scale - 0.5;
+}
 
 // Intrinsics of the image resized from `from` to `to`. Throws amt::ValueError for non-positive sizes.
 Intrinsics rescale_intrinsics(const Intrinsics& K, ImageSize from, ImageSize to);

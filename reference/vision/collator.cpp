@@ -12,12 +12,14 @@
 namespace amt::vision {
 namespace {
 
-const FaultRegistration kFaultDropGrids{
-    "vision.collator_drop_grids",
-    "seed 004 pitfall 4: the collator zips samples with batch.get('image_grids', []); when the grids are missing "
-    "the zip is empty and the whole batch is silently dropped"};
+const FaultRegistration kFaultDropGrids{"vision.collator_drop_grids",
+                                        "seed 004 pitfall 4: the collator zips samples with "
+                                        "batch.get('image_grids', []); when the grids are missing "
+                                        "the zip is empty and the whole batch is silently dropped"};
 
-std::string who(int64_t id) { return "sample " + std::to_string(id); }
+std::string who(int64_t id) {
+  return "sample " + std::to_string(id);
+}
 
 const torch::Tensor& field(const TensorMap& fields, const std::string& name, int64_t id) {
   auto it = fields.find(name);
@@ -46,7 +48,9 @@ std::string grid_str(int64_t hp, int64_t wp, int64_t gh, int64_t gw) {
          ", Gw=" + std::to_string(gw) + ")";
 }
 
-bool close(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(std::abs(a), std::abs(b)); }
+bool close(double a, double b) {
+  return std::abs(a - b) <= 1e-6 * std::max(std::abs(a), std::abs(b));
+}
 
 // Unbiased draw in [0, range) (OpenBSD arc4random_uniform's rejection rule).
 uint64_t bounded(std::mt19937_64& rng, uint64_t range) {
@@ -74,8 +78,8 @@ void validate_sample(const ImageSample& s) {
   const ImageGrid expected = make_image_grid(h, w, s.grid.patch, s.grid.shuffle);
   if (!(s.grid == expected)) {
     throw ShapeError(who(s.id) + ": field 'grid' " + grid_str(s.grid.hp, s.grid.wp, s.grid.gh, s.grid.gw) +
-                     " does not match the image " + std::to_string(h) + "x" + std::to_string(w) + ", which gives " +
-                     grid_str(expected.hp, expected.wp, expected.gh, expected.gw));
+                     " does not match the image " + std::to_string(h) + "x" + std::to_string(w) +
+                     ", which gives " + grid_str(expected.hp, expected.wp, expected.gh, expected.gw));
   }
   if (!s.K.defined()) throw ValueError(who(s.id) + ": per-image field 'K' is missing");
   expect_shape(s.K, {3, 3}, "K", s.id);
@@ -89,8 +93,9 @@ void validate_sample(const ImageSample& s) {
   const double sy = static_cast<double>(h) / static_cast<double>(s.original_size.height);
   const double sx = static_cast<double>(w) / static_cast<double>(s.original_size.width);
   if (!close(s.scale_y, sy) || !close(s.scale_x, sx)) {
-    throw ValueError(who(s.id) + ": field 'scale' (" + std::to_string(s.scale_y) + ", " + std::to_string(s.scale_x) +
-                     ") does not match image / original_size (" + std::to_string(sy) + ", " + std::to_string(sx) + ")");
+    throw ValueError(who(s.id) + ": field 'scale' (" + std::to_string(s.scale_y) + ", " +
+                     std::to_string(s.scale_x) + ") does not match image / original_size (" +
+                     std::to_string(sy) + ", " + std::to_string(sx) + ")");
   }
   for (const auto& [name, t] : s.labels) {
     if (!t.defined()) throw ValueError(who(s.id) + ": label '" + name + "' is missing (undefined tensor)");
@@ -103,7 +108,8 @@ ImageSample sample_from_fields(const TensorMap& fields, int64_t patch, int64_t s
   for (const auto& name : required_image_fields()) field(fields, name, id);  // every missing one is named
 
   s.image = field(fields, "image", id);
-  if (s.image.dim() != 3) throw ShapeError(who(id) + ": field 'image' must be [C, H, W], got " + c10::str(s.image.sizes()));
+  if (s.image.dim() != 3)
+    throw ShapeError(who(id) + ": field 'image' must be [C, H, W], got " + c10::str(s.image.sizes()));
 
   const torch::Tensor& grid = field(fields, "grid", id);
   expect_shape(grid, {4}, "grid", id);
@@ -160,8 +166,8 @@ TensorMap sample_to_fields(const ImageSample& s) {
 std::vector<ImageSample> samples_from_columns(const Columns& columns, int64_t patch, int64_t shuffle,
                                               int64_t first_id) {
   if (fault_enabled("vision.collator_drop_grids")) {
-    // Upstream: zip(ids, labels, ..., batch.get("image_grids", [])) — a missing column is an empty list, and zip
-    // stops at the shortest list.
+    // Upstream: zip(ids, labels, ..., batch.get("image_grids", [])) — a missing column is an empty list, and
+    // zip stops at the shortest list.
     size_t n = std::numeric_limits<size_t>::max();
     for (const auto& name : required_image_fields()) {
       auto it = columns.find(name);
@@ -179,8 +185,8 @@ std::vector<ImageSample> samples_from_columns(const Columns& columns, int64_t pa
   for (const auto& [name, list] : columns) present += (present.empty() ? "" : ", ") + name;
   for (const auto& name : required_image_fields()) {
     if (columns.find(name) == columns.end()) {
-      throw ValueError("collator: per-image field '" + name + "' is missing from the batch (fields present: " +
-                       present + ")");
+      throw ValueError("collator: per-image field '" + name +
+                       "' is missing from the batch (fields present: " + present + ")");
     }
   }
   const size_t n = columns.at("image").size();
@@ -200,7 +206,8 @@ std::vector<ImageSample> samples_from_columns(const Columns& columns, int64_t pa
   return out;
 }
 
-Filtered filter_samples(const std::vector<ImageSample>& samples, const std::function<bool(const ImageSample&)>& keep) {
+Filtered filter_samples(const std::vector<ImageSample>& samples,
+                        const std::function<bool(const ImageSample&)>& keep) {
   Filtered out;
   for (const auto& s : samples) {
     if (keep(s)) {
@@ -241,16 +248,19 @@ std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed) {
 std::vector<ImageSample> shuffle_samples(const std::vector<ImageSample>& samples, uint64_t seed) {
   std::vector<ImageSample> out;
   out.reserve(samples.size());
-  for (int64_t i : shuffled_order(static_cast<int64_t>(samples.size()), seed)) out.push_back(samples[static_cast<size_t>(i)]);
+  for (int64_t i : shuffled_order(static_cast<int64_t>(samples.size()), seed))
+    out.push_back(samples[static_cast<size_t>(i)]);
   return out;
 }
 
 std::vector<ImageSample> shard_samples(const std::vector<ImageSample>& samples, int64_t rank, int64_t world) {
   if (world < 1 || rank < 0 || rank >= world) {
-    throw ConfigError("shard: rank " + std::to_string(rank) + " is not in [0, world=" + std::to_string(world) + ")");
+    throw ConfigError("shard: rank " + std::to_string(rank) +
+                      " is not in [0, world=" + std::to_string(world) + ")");
   }
   std::vector<ImageSample> out;
-  for (size_t i = static_cast<size_t>(rank); i < samples.size(); i += static_cast<size_t>(world)) out.push_back(samples[i]);
+  for (size_t i = static_cast<size_t>(rank); i < samples.size(); i += static_cast<size_t>(world))
+    out.push_back(samples[i]);
   return out;
 }
 
@@ -293,7 +303,8 @@ Batch collate(const std::vector<ImageSample>& samples) {
     for (const auto& name : label_names) {
       auto it = s.labels.find(name);
       if (it == s.labels.end()) {
-        throw ValueError(who(s.id) + ": label '" + name + "' is missing (other samples in the batch have it)");
+        throw ValueError(who(s.id) + ": label '" + name +
+                         "' is missing (other samples in the batch have it)");
       }
     }
     b.ids.push_back(s.id);
@@ -315,9 +326,10 @@ Batch collate(const std::vector<ImageSample>& samples) {
     for (const auto& s : samples) {
       const torch::Tensor& t = s.labels.at(name);
       if (t.sizes() != ref.sizes() || t.scalar_type() != ref.scalar_type()) {
-        throw ShapeError(who(s.id) + ": label '" + name + "' is " + std::string(c10::toString(t.scalar_type())) +
-                         " " + c10::str(t.sizes()) + ", another sample's is " +
-                         std::string(c10::toString(ref.scalar_type())) + " " + c10::str(ref.sizes()));
+        throw ShapeError(who(s.id) + ": label '" + name + "' is " +
+                         std::string(c10::toString(t.scalar_type())) + " " + c10::str(t.sizes()) +
+                         ", another sample's is " + std::string(c10::toString(ref.scalar_type())) + " " +
+                         c10::str(ref.sizes()));
       }
       parts.push_back(t);
     }

@@ -6,10 +6,10 @@
 namespace amt::vision {
 namespace {
 
-const FaultRegistration kFaultDummyGrid{
-    "vision.dummy_grid_1x1",
-    "seed 004 pitfall 3: the dummy batch uses grid (1, 1), not divisible by the shuffle factor 2, so the dummy step "
-    "fails in the projector"};
+const FaultRegistration kFaultDummyGrid{"vision.dummy_grid_1x1",
+                                        "seed 004 pitfall 3: the dummy batch uses grid (1, 1), not divisible "
+                                        "by the shuffle factor 2, so the dummy step "
+                                        "fails in the projector"};
 
 }  // namespace
 

@@ -16,15 +16,21 @@ const FaultRegistration kFaultUpstreamNoUpscale{
     "vision.resize_upstream_no_upscale",
     "seed 004 pitfall 5: upstream DynamicResize(allow_upscale=False) keeps the long side unrounded and ceils "
     "the short side, so sides are not multiples of patch*s (500x375 at q=32 -> 500x384)"};
-const FaultRegistration kFaultSquare{
-    "vision.resize_square",
-    "seed 004 pitfall 5 / upstream AMT: every image is squashed to max_side x max_side, distorting the aspect ratio"};
+const FaultRegistration kFaultSquare{"vision.resize_square",
+                                     "seed 004 pitfall 5 / upstream AMT: every image is squashed to max_side "
+                                     "x max_side, distorting the aspect ratio"};
 
-int64_t floor_to(int64_t x, int64_t q) { return (x / q) * q; }
-int64_t ceil_to(int64_t x, int64_t q) { return ((x + q - 1) / q) * q; }
+int64_t floor_to(int64_t x, int64_t q) {
+  return (x / q) * q;
+}
+int64_t ceil_to(int64_t x, int64_t q) {
+  return ((x + q - 1) / q) * q;
+}
 
 // round(num / den) with halves rounded up, exactly, for num ≥ 0 and den > 0.
-int64_t round_half_up_div(int64_t num, int64_t den) { return (2 * num + den) / (2 * den); }
+int64_t round_half_up_div(int64_t num, int64_t den) {
+  return (2 * num + den) / (2 * den);
+}
 
 void check_source(ImageSize source) {
   if (source.height < 1 || source.width < 1) {
@@ -37,8 +43,8 @@ void check_source(ImageSize source) {
 void check_resize_config(int64_t q, int64_t max_side) {
   if (q < 1) throw ConfigError("dynamic resize: q = patch * shuffle must be >= 1, got " + std::to_string(q));
   if (max_side < q || max_side % q != 0) {
-    throw ConfigError("dynamic resize: max_side " + std::to_string(max_side) + " must be a positive multiple of q = " +
-                      std::to_string(q) + " (patch * shuffle)");
+    throw ConfigError("dynamic resize: max_side " + std::to_string(max_side) +
+                      " must be a positive multiple of q = " + std::to_string(q) + " (patch * shuffle)");
   }
 }
 
@@ -78,10 +84,11 @@ ImageSize dynamic_resize_target_upstream(ImageSize source, int64_t p, int64_t m,
 
 cv::Mat resize_image(const cv::Mat& image, ImageSize target) {
   if (image.empty() || image.depth() != CV_8U) {
-    throw ShapeError("resize_image: expected a non-empty 8-bit image, got " + std::to_string(image.rows) + "x" +
-                     std::to_string(image.cols) + " depth " + std::to_string(image.depth()));
+    throw ShapeError("resize_image: expected a non-empty 8-bit image, got " + std::to_string(image.rows) +
+                     "x" + std::to_string(image.cols) + " depth " + std::to_string(image.depth()));
   }
-  if (target.height < 1 || target.width < 1) throw ValueError("resize_image: bad target size " + target.str());
+  if (target.height < 1 || target.width < 1)
+    throw ValueError("resize_image: bad target size " + target.str());
   const int th = static_cast<int>(target.height), tw = static_cast<int>(target.width);
   const bool grows = th > image.rows || tw > image.cols;
   const bool shrinks = th < image.rows || tw < image.cols;
@@ -97,7 +104,8 @@ cv::Mat resize_image(const cv::Mat& image, ImageSize target) {
     // then INTER_CUBIC on the growing one, so neither axis aliases or blurs.
     cv::Mat tmp;
     const bool h_shrinks = th < image.rows;
-    cv::resize(image, tmp, h_shrinks ? cv::Size(image.cols, th) : cv::Size(tw, image.rows), 0, 0, cv::INTER_AREA);
+    cv::resize(image, tmp, h_shrinks ? cv::Size(image.cols, th) : cv::Size(tw, image.rows), 0, 0,
+               cv::INTER_AREA);
     cv::resize(tmp, out, cv::Size(tw, th), 0, 0, cv::INTER_CUBIC);
   }
   return out;
@@ -105,8 +113,9 @@ cv::Mat resize_image(const cv::Mat& image, ImageSize target) {
 
 torch::Tensor normalize_image(const cv::Mat& rgb) {
   if (rgb.empty() || rgb.type() != CV_8UC3) {
-    throw ShapeError("normalize_image: expected an RGB uint8 image (CV_8UC3), got type " + std::to_string(rgb.type()) +
-                     " size " + std::to_string(rgb.rows) + "x" + std::to_string(rgb.cols));
+    throw ShapeError("normalize_image: expected an RGB uint8 image (CV_8UC3), got type " +
+                     std::to_string(rgb.type()) + " size " + std::to_string(rgb.rows) + "x" +
+                     std::to_string(rgb.cols));
   }
   // One 256-entry table per channel: exact (correctly rounded from double) and the fastest form of the rule.
   std::array<std::array<float, 256>, 3> lut;

@@ -13,8 +13,8 @@
 // (an image that shrinks on one axis and grows on the other is resized one axis at a time). Normalisation
 // (ImageNet mean/std, to fp32) is a separate step: normalize_image.
 #pragma once
-#include <opencv2/core.hpp>
 #include <torch/types.h>
+#include <opencv2/core.hpp>
 
 #include "reference/vision/camera_rescale.hpp"
 #include "reference/vision/image_size.hpp"
@@ -48,12 +48,12 @@ torch::Tensor normalize_image(const cv::Mat& rgb);
 torch::Tensor image_to_tensor_u8(const cv::Mat& rgb);
 
 struct ResizedImage {
-  cv::Mat image;             // RGB uint8, `size`
-  ImageSize original_size;   // before the resize
-  ImageSize size;            // after the resize
-  double scale_y = 1.0;      // H' / H
-  double scale_x = 1.0;      // W' / W
-  Intrinsics K;              // rescaled to `size`
+  cv::Mat image;            // RGB uint8, `size`
+  ImageSize original_size;  // before the resize
+  ImageSize size;           // after the resize
+  double scale_y = 1.0;     // H' / H
+  double scale_x = 1.0;     // W' / W
+  Intrinsics K;             // rescaled to `size`
 };
 
 class DynamicResize {
@@ -63,7 +63,9 @@ class DynamicResize {
   int64_t max_side() const { return max_side_; }
   bool allow_upscale() const { return allow_upscale_; }
 
-  ImageSize target_size(ImageSize source) const { return dynamic_resize_target(source, q_, max_side_, allow_upscale_); }
+  ImageSize target_size(ImageSize source) const {
+    return dynamic_resize_target(source, q_, max_side_, allow_upscale_);
+  }
   // Resizes an RGB uint8 image and rescales its intrinsics with it.
   ResizedImage operator()(const cv::Mat& rgb, const Intrinsics& K) const;
 

@@ -5,8 +5,8 @@
 namespace amt::vision {
 
 std::string ImageGrid::str() const {
-  return std::to_string(height) + "x" + std::to_string(width) + " px, patch " + std::to_string(patch) + ", s " +
-         std::to_string(shuffle) + " -> Hp x Wp = " + std::to_string(hp) + "x" + std::to_string(wp) +
+  return std::to_string(height) + "x" + std::to_string(width) + " px, patch " + std::to_string(patch) +
+         ", s " + std::to_string(shuffle) + " -> Hp x Wp = " + std::to_string(hp) + "x" + std::to_string(wp) +
          " -> Gh x Gw = " + std::to_string(gh) + "x" + std::to_string(gw);
 }
 
@@ -24,7 +24,8 @@ void check_shuffle_grid(int64_t hp, int64_t wp, int64_t shuffle, const std::stri
 
 ImageGrid make_image_grid(int64_t height, int64_t width, int64_t patch, int64_t shuffle) {
   if (patch < 1) throw ConfigError("image grid: patch size must be >= 1, got " + std::to_string(patch));
-  if (shuffle < 1) throw ConfigError("image grid: shuffle factor must be >= 1, got " + std::to_string(shuffle));
+  if (shuffle < 1)
+    throw ConfigError("image grid: shuffle factor must be >= 1, got " + std::to_string(shuffle));
   if (height < 1 || width < 1 || height % patch != 0 || width % patch != 0) {
     throw ShapeError("image grid: image " + std::to_string(height) + "x" + std::to_string(width) +
                      " is not a positive multiple of the patch size " + std::to_string(patch));
@@ -36,7 +37,8 @@ ImageGrid make_image_grid(int64_t height, int64_t width, int64_t patch, int64_t 
   g.shuffle = shuffle;
   g.hp = height / patch;
   g.wp = width / patch;
-  check_shuffle_grid(g.hp, g.wp, shuffle, "image grid of " + std::to_string(height) + "x" + std::to_string(width));
+  check_shuffle_grid(g.hp, g.wp, shuffle,
+                     "image grid of " + std::to_string(height) + "x" + std::to_string(width));
   g.gh = g.hp / shuffle;
   g.gw = g.wp / shuffle;
   return g;
