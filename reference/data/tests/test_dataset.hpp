@@ -70,10 +70,10 @@ struct SmallDataset {
   SynthResult result;  // what the generator returned (labels and masks included)
 };
 
-// Generated once per test binary build and shared by every test process (ctest runs each test case in its own
-// process): the tree and the generator's returned manifest are written under a name keyed by the test
-// binary's size and mtime, published with an atomic rename. A rebuilt binary regenerates and removes older
-// fixtures.
+// Generated once per test binary build and shared by every test process of that build (single tests run with
+// --gtest_filter, repeated ctest runs; each would otherwise spend ~2 s generating). The tree and the
+// generator's returned manifest are written under a name keyed by the test binary's size and mtime and
+// published with an atomic rename; a rebuilt binary regenerates and removes older fixtures.
 const SmallDataset& small_dataset();
 
 }  // namespace amt::data::testing
