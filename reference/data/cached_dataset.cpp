@@ -1,0 +1,364 @@
+#include "reference/data/cached_dataset.hpp"
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reference/core/error.hpp"
+#include "reference/io/safetensors.hpp"
+#include "reference/vision/dynamic_resize.hpp"
+
+namespace amt::data {
+namespace {
+
+constexpr const char* kFormat = "amt-dexycb-cache";
+constexpr const char* kVersion = "1";
+
+// The per-sample fields: dtype and shape after the leading N.
+struct FieldSpec {
+  const char* name;
+  torch::ScalarType dtype;
+  std::vector<int64_t> shape;
+};
+const std::vector<FieldSpec>& field_specs() {
+  static const std::vector<FieldSpec> k = {
+      {"image_offset", torch::kInt64, {}},
+      {"image_hw", torch::kInt64, {2}},
+      {"original_hw", torch::kInt64, {2}},
+      {"scale", torch::kFloat64, {2}},
+      {"K", torch::kFloat32, {3, 3}},
+      {"E", torch::kFloat32, {4, 4}},
+      {"joint_3d", torch::kFloat32, {kNumJoints, 3}},
+      {"joint_2d", torch::kFloat32, {kNumJoints, 2}},
+      {"joint_valid", torch::kBool, {kNumJoints}},
+      {"has_hand", torch::kBool, {}},
+      {"pose_m", torch::kFloat32, {kManoPoseDim}},
+      {"mano_betas", torch::kFloat32, {kNumBetas}},
+      {"is_left", torch::kBool, {}},
+      {"object_poses", torch::kFloat32, {kMaxObjects, 3, 4}},
+      {"object_ids", torch::kInt64, {kMaxObjects}},
+      {"num_objects", torch::kInt64, {}},
+      {"grasp_index", torch::kInt64, {}},
+      {"grasped_object_id", torch::kInt64, {}},
+      {"grasped_pose", torch::kFloat32, {3, 4}},
+      {"sample_index", torch::kInt64, {}},
+      {"serial_index", torch::kInt64, {}},
+      {"subject_index", torch::kInt64, {}},
+      {"frame", torch::kInt64, {}},
+  };
+  return k;
+}
+
+std::vector<int64_t> with_n(int64_t n, const std::vector<int64_t>& shape) {
+  std::vector<int64_t> s = {n};
+  s.insert(s.end(), shape.begin(), shape.end());
+  return s;
+}
+
+std::string resize_text(const std::optional<ResizeSpec>& r) {
+  if (!r) return "native";
+  return "q=" + std::to_string(r->q) + ",max_side=" + std::to_string(r->max_side) +
+         ",allow_upscale=" + (r->allow_upscale ? "1" : "0");
+}
+
+}  // namespace
+
+std::string image_storage_name(ImageStorage storage) {
+  switch (storage) {
+    case ImageStorage::kUInt8:
+      return "uint8";
+    case ImageStorage::kBFloat16:
+      return "bf16";
+    case ImageStorage::kFloat32:
+      return "fp32";
+  }
+  return "?";
+}
+
+ImageStorage parse_image_storage(const std::string& name) {
+  for (ImageStorage s : {ImageStorage::kUInt8, ImageStorage::kBFloat16, ImageStorage::kFloat32})
+    if (image_storage_name(s) == name) return s;
+  throw ConfigError("unknown image storage '" + name + "' (expected uint8, bf16 or fp32)");
+}
+
+torch::ScalarType image_storage_dtype(ImageStorage storage) {
+  switch (storage) {
+    case ImageStorage::kUInt8:
+      return torch::kUInt8;
+    case ImageStorage::kBFloat16:
+      return torch::kBFloat16;
+    case ImageStorage::kFloat32:
+      return torch::kFloat32;
+  }
+  return torch::kUInt8;
+}
+
+PreparedImage prepare_image(const cv::Mat& rgb, const ColorIntrinsics& K,
+                            const std::optional<ResizeSpec>& resize, ImageStorage storage) {
+  PreparedImage out;
+  out.original_size = {rgb.rows, rgb.cols};
+  cv::Mat resized = rgb;
+  out.size = out.original_size;
+  out.K = K;
+  if (resize) {
+    const vision::DynamicResize op(resize->q, resize->max_side, resize->allow_upscale);
+    const vision::ResizedImage r = op(rgb, vision::Intrinsics{K.fx, K.fy, K.ppx, K.ppy, 0.0});
+    resized = r.image;
+    out.size = r.size;
+    out.scale_y = r.scale_y;
+    out.scale_x = r.scale_x;
+    out.K = ColorIntrinsics{r.K.fx, r.K.fy, r.K.cx, r.K.cy};
+  }
+  switch (storage) {
+    case ImageStorage::kUInt8:
+      out.image = vision::image_to_tensor_u8(resized);
+      break;
+    // Float storage holds the ImageNet-normalised image, which is what the boundary takes a float image to
+    // be; bf16 rounds the fp32-normalised values once.
+    case ImageStorage::kFloat32:
+      out.image = vision::normalize_image(resized);
+      break;
+    case ImageStorage::kBFloat16:
+      out.image = vision::normalize_image(resized).to(torch::kBFloat16);
+      break;
+  }
+  return out;
+}
+
+CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOptions& options,
+                                   const std::vector<int64_t>& indices_in) {
+  if (options.threads < 1) throw ConfigError("cache: threads must be >= 1");
+  std::vector<int64_t> indices = indices_in;
+  if (indices.empty()) {
+    for (int64_t i = 0; i < reader.size(); ++i) indices.push_back(i);
+  }
+  for (int64_t i : indices) reader.info(i);  // range check up front, before any work
+  const auto n = static_cast<int64_t>(indices.size());
+
+  // Every DexYCB image is 640×480 (the reader enforces it), so every stored size is known before decoding and
+  // the flat image buffer is allocated once, exactly.
+  const vision::ImageSize native{kImageHeight, kImageWidth};
+  const vision::ImageSize stored =
+      options.resize
+          ? vision::DynamicResize(options.resize->q, options.resize->max_side, options.resize->allow_upscale)
+                .target_size(native)
+          : native;
+  const int64_t per_image = 3 * stored.height * stored.width;
+
+  CachedDataset ds;
+  ds.storage_ = options.storage;
+  for (const auto& spec : field_specs())
+    ds.fields_[spec.name] = torch::zeros(with_n(n, spec.shape), spec.dtype);
+  ds.fields_["images"] = torch::empty({n * per_image}, image_storage_dtype(options.storage));
+  ds.fields_["image_offset"].copy_(torch::arange(n, torch::kInt64) * per_image);
+  ds.fields_["E"].copy_(torch::eye(4, torch::kFloat32).expand({n, 4, 4}));
+
+  std::atomic<int64_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    for (int64_t row = next++; row < n; row = next++) {
+      try {
+        const Sample s = reader.load(indices[static_cast<size_t>(row)]);
+        const PreparedImage p = prepare_image(s.image, s.intrinsics, options.resize, options.storage);
+        if (p.size != stored) {
+          throw ShapeError("cache: sample " + std::to_string(s.info.index) + " resized to " + p.size.str() +
+                           ", expected " + stored.str());
+        }
+        // at(), not operator[]: concurrent lookups must not be able to insert.
+        TensorMap& f = ds.fields_;
+        f.at("images").narrow(0, row * per_image, per_image).copy_(p.image.reshape({-1}));
+        f.at("image_hw")[row].copy_(torch::tensor({p.size.height, p.size.width}, torch::kInt64));
+        f.at("original_hw")[row].copy_(
+            torch::tensor({p.original_size.height, p.original_size.width}, torch::kInt64));
+        f.at("scale")[row].copy_(torch::tensor({p.scale_y, p.scale_x}, torch::kFloat64));
+        f.at("K")[row].copy_(p.K.matrix());
+        f.at("joint_3d")[row].copy_(s.joint_3d);
+        // 2-D labels follow the image with the same pixel-centre rule as K: u' = (u + 0.5)·sx − 0.5.
+        torch::Tensor j2 = s.joint_2d.to(torch::kFloat64);
+        j2.select(1, 0).add_(0.5).mul_(p.scale_x).sub_(0.5);
+        j2.select(1, 1).add_(0.5).mul_(p.scale_y).sub_(0.5);
+        f.at("joint_2d")[row].copy_(torch::where(s.joint_valid.unsqueeze(1), j2, torch::zeros_like(j2)));
+        f.at("joint_valid")[row].copy_(s.joint_valid);
+        f.at("has_hand")[row].fill_(s.has_hand);
+        f.at("pose_m")[row].copy_(s.pose_m);
+        f.at("mano_betas")[row].copy_(s.betas);
+        f.at("is_left")[row].fill_(s.is_left);
+        const auto objects = static_cast<int64_t>(s.ycb_ids.size());
+        f.at("object_poses")[row].narrow(0, 0, objects).copy_(s.pose_y);
+        f.at("object_ids")[row].narrow(0, 0, objects).copy_(torch::tensor(s.ycb_ids, torch::kInt64));
+        f.at("num_objects")[row].fill_(objects);
+        f.at("grasp_index")[row].fill_(s.grasp_index);
+        f.at("grasped_object_id")[row].fill_(s.grasped_ycb_id);
+        f.at("grasped_pose")[row].copy_(s.grasped_pose);
+        f.at("sample_index")[row].fill_(s.info.index);
+        f.at("serial_index")[row].fill_(static_cast<int64_t>(s.info.serial_index));
+        f.at("subject_index")[row].fill_(
+            static_cast<int64_t>(reader.sequences()[static_cast<size_t>(s.info.sequence)].subject_index));
+        f.at("frame")[row].fill_(s.info.frame);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = n;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < options.threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+
+  ds.metadata_ = {{"format", kFormat},
+                  {"version", kVersion},
+                  {"image_storage", image_storage_name(options.storage)},
+                  {"resize", resize_text(options.resize)},
+                  {"setup", setup_name(reader.setup())},
+                  {"split", split_name(reader.split())},
+                  {"root", reader.root()}};
+  return ds;
+}
+
+void CachedDataset::save(const std::string& path) const {
+  io::write_safetensors(path, fields_, metadata_);
+}
+
+CachedDataset CachedDataset::load(const std::string& path) {
+  io::Safetensors st = io::read_safetensors(path);
+  CachedDataset ds;
+  ds.metadata_ = st.metadata;
+  const auto format = st.metadata.find("format");
+  if (format == st.metadata.end() || format->second != kFormat) {
+    throw FormatError(path, "__metadata__.format",
+                      std::string("not an AMT DexYCB cache (expected '") + kFormat + "')");
+  }
+  const auto storage = st.metadata.find("image_storage");
+  if (storage == st.metadata.end()) throw FormatError(path, "__metadata__.image_storage", "missing");
+  try {
+    ds.storage_ = parse_image_storage(storage->second);
+  } catch (const ConfigError& e) {
+    throw FormatError(path, "__metadata__.image_storage", e.what());
+  }
+  ds.fields_ = std::move(st.tensors);
+  ds.check(path);
+  return ds;
+}
+
+void CachedDataset::check(const std::string& file) const {
+  auto field = [&](const std::string& name) -> const torch::Tensor& {
+    const auto it = fields_.find(name);
+    if (it == fields_.end()) throw FormatError(file, name, "missing field");
+    return it->second;
+  };
+  const torch::Tensor& images = field("images");
+  if (images.scalar_type() != image_storage_dtype(storage_) || images.dim() != 1) {
+    throw FormatError(file, "images",
+                      std::string("expected a 1-D ") + c10::toString(image_storage_dtype(storage_)) +
+                          " tensor, got " + c10::toString(images.scalar_type()) + " " +
+                          c10::str(images.sizes()));
+  }
+  const int64_t n = field("image_offset").dim() == 1 ? field("image_offset").size(0) : -1;
+  for (const auto& spec : field_specs()) {
+    const torch::Tensor& t = field(spec.name);
+    if (t.scalar_type() != spec.dtype) {
+      throw FormatError(file, spec.name,
+                        std::string("stored as ") + c10::toString(t.scalar_type()) +
+                            ", the cache format says " + c10::toString(spec.dtype));
+    }
+    if (n < 0 || t.sizes() != c10::IntArrayRef(with_n(n, spec.shape))) {
+      throw FormatError(
+          file, spec.name,
+          "shape " + c10::str(t.sizes()) + ", expected " + c10::str(c10::IntArrayRef(with_n(n, spec.shape))));
+    }
+  }
+  // Offsets must tile the flat buffer exactly, in order.
+  const auto hw = field("image_hw").contiguous();
+  const auto off = field("image_offset").contiguous();
+  const int64_t* h = hw.data_ptr<int64_t>();
+  const int64_t* o = off.data_ptr<int64_t>();
+  int64_t expected = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (h[2 * i] < 1 || h[2 * i + 1] < 1 || o[i] != expected) {
+      throw FormatError(file, "image_offset",
+                        "image " + std::to_string(i) + " does not follow its predecessor");
+    }
+    expected += 3 * h[2 * i] * h[2 * i + 1];
+  }
+  if (expected != images.numel()) {
+    throw FormatError(
+        file, "images",
+        "holds " + std::to_string(images.numel()) + " values, the sizes need " + std::to_string(expected));
+  }
+}
+
+int64_t CachedDataset::size() const {
+  const auto it = fields_.find("image_offset");
+  return it == fields_.end() ? 0 : it->second.size(0);
+}
+
+vision::ImageSize CachedDataset::image_size(int64_t i) const {
+  if (i < 0 || i >= size()) throw ValueError("cache: sample " + std::to_string(i) + " out of range");
+  const torch::Tensor hw = fields_.at("image_hw")[i];
+  return {hw[0].item<int64_t>(), hw[1].item<int64_t>()};
+}
+
+std::vector<vision::ImageSize> CachedDataset::image_sizes() const {
+  std::vector<vision::ImageSize> out;
+  const torch::Tensor hw = fields_.at("image_hw").contiguous();
+  const int64_t* p = hw.data_ptr<int64_t>();
+  for (int64_t i = 0; i < size(); ++i) out.push_back({p[2 * i], p[2 * i + 1]});
+  return out;
+}
+
+torch::Tensor CachedDataset::image(int64_t i) const {
+  const vision::ImageSize s = image_size(i);
+  const int64_t offset = fields_.at("image_offset")[i].item<int64_t>();
+  return fields_.at("images").narrow(0, offset, 3 * s.height * s.width).view({3, s.height, s.width});
+}
+
+TensorMap CachedDataset::gather(const std::vector<int64_t>& indices) const {
+  TensorMap batch;
+  const auto b = static_cast<int64_t>(indices.size());
+  for (int64_t i : indices) {
+    if (i < 0 || i >= size()) throw ValueError("cache: sample " + std::to_string(i) + " out of range");
+  }
+  const torch::Tensor idx = torch::tensor(indices, torch::kInt64);
+  for (const auto& spec : field_specs()) {
+    if (std::string(spec.name) == "image_offset") continue;
+    batch[spec.name] = fields_.at(spec.name).index_select(0, idx);
+  }
+  batch["index"] = idx;
+  if (b == 0) {
+    batch["image"] = torch::empty({0, 3, 0, 0}, image_storage_dtype(storage_));
+    return batch;
+  }
+  const vision::ImageSize first = image_size(indices[0]);
+  std::vector<torch::Tensor> images;
+  for (int64_t i : indices) {
+    if (image_size(i) != first) {
+      throw ShapeError("cache: a batch needs one image size; sample " + std::to_string(indices[0]) + " is " +
+                       first.str() + ", sample " + std::to_string(i) + " is " + image_size(i).str() +
+                       " (bucket by size)");
+    }
+    images.push_back(image(i));
+  }
+  batch["image"] = torch::stack(images);
+  return batch;
+}
+
+std::map<std::string, int64_t> CachedDataset::memory_bytes() const {
+  std::map<std::string, int64_t> out;
+  for (const auto& [name, t] : fields_) out[name] = t.numel() * static_cast<int64_t>(t.element_size());
+  return out;
+}
+
+int64_t CachedDataset::total_bytes() const {
+  int64_t total = 0;
+  for (const auto& [name, bytes] : memory_bytes()) total += bytes;
+  return total;
+}
+
+}  // namespace amt::data
