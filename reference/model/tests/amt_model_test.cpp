@@ -297,6 +297,51 @@ TEST(AmtModelFaults, GridSampleIslandBypassThrows) {
   }
 }
 
+// The optional token projector (s = 2) and the DINOv3 backbone (patch 16, registers, RoPE) under every
+// policy.
+AmtConfig tiny_variant(const std::string& backbone, int64_t shuffle) {
+  return parse_amt_config("name: variant\nbackbone: {preset: " + backbone +
+                              "}\nimage: {max_side: 224, token_shuffle: " + std::to_string(shuffle) +
+                              "}\nmodel: {fusion_heads: 3, hand: {hidden: 64, aux_hidden: 32},"
+                              " object: {layers: 1, heads: 3, ff: 128, head_hidden: 64},"
+                              " contact: {hidden: 48, layers: 1, heads: 3, ff: 96, interaction_hidden: 32},"
+                              " refinement: {feature_dim: 32, hidden: 64}}",
+                          "variant.yaml");
+}
+
+TEST(AmtModel, TokenProjectorAndDinov3RunUnderEveryPolicy) {
+  struct Variant {
+    std::string backbone;
+    int64_t shuffle, H, W;
+  };
+  for (const Variant& v : {Variant{"dinov2-tiny", 2, 56, 84}, Variant{"dinov3-tiny", 1, 48, 80},
+                           Variant{"dinov3-tiny", 2, 64, 96}}) {
+    const AmtConfig cfg = tiny_variant(v.backbone, v.shuffle);
+    EXPECT_EQ(static_cast<bool>(AmtModel(cfg, 1)->projector), v.shuffle > 1);
+    for (const PolicyKind kind : kPolicies) {
+      const PrecisionPolicy p(kind);
+      AmtModel model = make_amt_model(cfg, 1, p);
+      model->eval();
+      const precision::TensorMap b{{"image", random_image(2, v.H, v.W, torch::kByte, 5)},
+                                   {"K", camera_k(2, v.H, v.W)}};
+      TensorMap out;
+      {
+        torch::NoGradGuard g;
+        ASSERT_NO_THROW(out = model->forward(precision::conform_batch(b, p), p))
+            << v.backbone << " " << p.name();
+      }
+      EXPECT_EQ(out.at("hand_joints").scalar_type(), p.output_dtype());
+      EXPECT_TRUE(torch::isfinite(out.at("hand_joints")).all().item<bool>());
+    }
+  }
+  // A patch grid the projector cannot shuffle (3×6 with s = 2) is a ShapeError naming both numbers.
+  AmtModel model = make_amt_model(tiny_variant("dinov2-tiny", 2), 1, PrecisionPolicy());
+  const precision::TensorMap b{{"image", random_image(1, 42, 84, torch::kFloat, 5)},
+                               {"K", camera_k(1, 42, 84)}};
+  torch::NoGradGuard g;
+  EXPECT_THROW(model->forward(precision::conform_batch(b, PrecisionPolicy()), PrecisionPolicy()), ShapeError);
+}
+
 TEST(AmtModel, RejectsParametersOfAnotherPolicy) {
   const auto batch = make_batch(1, torch::kFloat, 24);
   AmtModel& fp32 = tiny_model(PrecisionPolicy(PolicyKind::kFp32));
