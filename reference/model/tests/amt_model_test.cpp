@@ -203,6 +203,14 @@ TEST(AmtModel, SeededInitIsDeterministicAndPolicyIndependent) {
     any_diff = any_diff || !torch::equal(kv.value(), pc[kv.key()]);
   }
   EXPECT_TRUE(any_diff);
+  // The head inits upstream intended (and then overwrote) are in place: confidence bias 2.0, joint residual
+  // head N(0, 0.001²), σ = 1, LayerNorm 1/0, and the anchors.
+  EXPECT_TRUE(torch::all(a->hand->conf1->bias == 2.0f).item<bool>());
+  EXPECT_NEAR(a->hand->joint1->weight.std().item<double>(), 1e-3, 2e-4);
+  EXPECT_TRUE(torch::all(a->hand->enc0->sigma == 1.0f).item<bool>());
+  EXPECT_TRUE(torch::all(a->encoder->proj_norm->weight == 1.0f).item<bool>());
+  EXPECT_TRUE(
+      torch::all(a->hand->anchor.select(1, 2) == static_cast<float>(cfg.hand.init_depth)).item<bool>());
   // The fp64 model holds exactly the fp32 values (the seed init runs in fp32, then the policy casts).
   AmtModel d = make_amt_model(cfg, 5, PrecisionPolicy(PolicyKind::kFp64));
   for (const auto& kv : d->named_parameters()) {
