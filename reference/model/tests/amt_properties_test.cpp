@@ -20,7 +20,8 @@ RC_GTEST_PROP(AmtProperties, ForwardBackwardUnderEveryPolicyAndDtype, ()) {
       *rc::gen::element(torch::kHalf, torch::kBFloat16, torch::kFloat, torch::kDouble);
   const torch::ScalarType e_dt =
       *rc::gen::element(torch::kHalf, torch::kBFloat16, torch::kFloat, torch::kDouble);
-  const torch::ScalarType label_dt = *rc::gen::element(torch::kBFloat16, torch::kFloat, torch::kDouble);
+  const torch::ScalarType label_dt =
+      *rc::gen::element(torch::kHalf, torch::kBFloat16, torch::kFloat, torch::kDouble);
   const bool with_e = *rc::gen::arbitrary<bool>();
   const int64_t B = *rc::gen::inRange<int64_t>(1, 5);
   const int64_t hp = *rc::gen::inRange<int64_t>(1, 6), wp = *rc::gen::inRange<int64_t>(1, 7);
@@ -45,6 +46,7 @@ RC_GTEST_PROP(AmtProperties, ForwardBackwardUnderEveryPolicyAndDtype, ()) {
   }
   const train::LossResult loss = train::compute_losses(out, conformed, train::LossWeights{}, policy);
   RC_ASSERT(torch::isfinite(loss.total).item<bool>());
+  RC_ASSERT(loss.total.scalar_type() == policy.island_dtype());  // losses are an fp32 (fp64) island
   loss.total.backward();
   // Gradient reaches the backbone, the heads and the refinement (the whole model is live, unlike upstream).
   const auto params = model->named_parameters();
