@@ -259,6 +259,26 @@ TEST(AmtModel, BatchInvarianceFp32) {
   }
 }
 
+// In training mode too (dropout off so the comparison is deterministic): this is what rules out upstream's
+// BatchNorm2d in the refinement, which normalises with the statistics of the whole batch when training.
+TEST(AmtModel, BatchInvarianceInTrainingModeFp32) {
+  const PrecisionPolicy p(PolicyKind::kFp32);
+  AmtConfig cfg = tiny_config();
+  cfg.dropout = 0.0;
+  AmtModel model = make_amt_model(cfg, 2, p);
+  model->train();
+  const auto batch = make_batch(3, torch::kFloat, 12, true);
+  precision::TensorMap one;
+  for (const auto& [k, v] : batch) one[k] = v.narrow(0, 2, 1);
+  torch::NoGradGuard g;
+  const TensorMap all = model->forward(precision::conform_batch(batch, p), p);
+  const TensorMap single = model->forward(precision::conform_batch(one, p), p);
+  for (const auto& [name, t] : single) {
+    EXPECT_CLOSE(all.at(name).narrow(0, 2, 1), t,
+                 conformance::CloseOptions{1e-4, 1e-5, false, true, -1, name});
+  }
+}
+
 // --- fault switches: bypass the boundary or an island and the model forward throws ---------------------
 TEST(AmtModelFaults, ImageBoundaryBypassThrows) {  // seeds 000/001
   const PrecisionPolicy p(PolicyKind::kFp32);
