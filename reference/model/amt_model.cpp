@@ -170,6 +170,13 @@ void load_amt_weights(AmtModelImpl& model, const std::string& path,
   precision::apply_param_dtype(model, policy);
 }
 
+void load_pretrained_backbone(AmtModelImpl& model, const std::string& path,
+                              const precision::PrecisionPolicy& policy) {
+  const io::Safetensors file = io::read_safetensors(path);
+  load_state_dict(*model.encoder->backbone, file.tensors, path, /*strict=*/true);
+  precision::apply_param_dtype(model, policy);
+}
+
 int64_t count_parameters(const torch::nn::Module& module) {
   int64_t n = 0;
   for (const auto& p : module.parameters()) n += p.numel();

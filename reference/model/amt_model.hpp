@@ -69,6 +69,12 @@ AmtModel make_amt_model(const AmtConfig& cfg, uint64_t seed, const precision::Pr
 // policy's parameter dtype. amt::CheckpointError lists every problem at once.
 void load_amt_weights(AmtModelImpl& model, const std::string& path, const precision::PrecisionPolicy& policy);
 
+// Loads an HF DINOv2/DINOv3 safetensors checkpoint (HF key names, strict) into the backbone of an already
+// built model — after head initialisation, so nothing re-initialises it — then applies the policy's
+// parameter dtype. The checkpoint must match cfg.backbone's shapes (amt::CheckpointError lists mismatches).
+void load_pretrained_backbone(AmtModelImpl& model, const std::string& path,
+                              const precision::PrecisionPolicy& policy);
+
 int64_t count_parameters(const torch::nn::Module& module);
 
 }  // namespace amt::model

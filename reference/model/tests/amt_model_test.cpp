@@ -193,6 +193,26 @@ TEST(AmtModel, PretrainedBackboneWeightsAreBitIdentical) {
   EXPECT_TRUE(torch::equal(model->hand->joint1->weight, again->hand->joint1->weight));
 }
 
+TEST(AmtModel, PretrainedBackboneLoadedIntoABuiltModelIsBitIdentical) {
+  AMT_REQUIRE_ORACLE_FILE(weights, "dinov2_weights.safetensors");
+  const io::Safetensors file = io::read_safetensors(weights);
+  BackboneLoadOptions opt;
+  opt.kind = BackboneKind::kDinov2;
+  AmtConfig cfg = tiny_config();
+  cfg.backbone = load_backbone(weights, opt)->config();
+  AmtModel model(cfg, 9), reference(cfg, 9);
+  load_pretrained_backbone(*model, weights, PrecisionPolicy());
+  for (const auto& p : model->encoder->backbone->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), file.at(p.key()).to(p.value().scalar_type()))) << p.key();
+  }
+  // The heads are untouched by the load.
+  const auto ref = reference->named_parameters();
+  for (const auto& p : model->named_parameters()) {
+    if (p.key().rfind("encoder.backbone.", 0) == 0) continue;
+    EXPECT_TRUE(torch::equal(p.value(), ref[p.key()])) << p.key();
+  }
+}
+
 TEST(AmtModel, SeededInitIsDeterministicAndPolicyIndependent) {
   const AmtConfig cfg = tiny_config();
   AmtModel a(cfg, 5), b(cfg, 5), c(cfg, 6);
