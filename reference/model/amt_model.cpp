@@ -1,0 +1,186 @@
+#include "reference/model/amt_model.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "reference/core/error.hpp"
+#include "reference/io/safetensors.hpp"
+#include "reference/model/weights_loader.hpp"
+#include "reference/precision/autocast_guard.hpp"
+#include "reference/precision/islands.hpp"
+
+namespace amt::model {
+
+AmtModelImpl::AmtModelImpl(const AmtConfig& cfg, uint64_t seed, std::shared_ptr<Backbone> backbone)
+    : cfg_(cfg) {
+  if (!backbone) backbone = make_backbone(cfg.backbone, seed);
+  if (backbone->config().hidden_size != cfg.dim()) {
+    throw ConfigError(cfg.name + ": backbone width " + std::to_string(backbone->config().hidden_size) +
+                      " differs from the config's " + std::to_string(cfg.dim()));
+  }
+  const int64_t d = cfg.dim();
+  encoder = register_module("encoder", ImageEncoder(std::move(backbone), cfg.dropout));
+  if (cfg.token_shuffle > 1) {
+    projector = register_module("projector", vision::TokenProjector(d, cfg.token_shuffle));
+  }
+  hand = register_module("hand", HandHead(d, cfg.hand, cfg.dropout));
+  objects = register_module("objects", ObjectDecoder(d, cfg.object, cfg.dropout, cfg.hand.init_depth));
+  fusion = register_module("fusion", Fusion(d, cfg.fusion_heads));
+  contacts = register_module(
+      "contacts", ContactDecoder(d, HandHeadImpl::kJoints, cfg.object.queries, cfg.contact, cfg.dropout));
+  refinement = register_module("refinement", PixelRefinement(d, cfg.refinement, cfg.dropout));
+  init_heads(seed);
+}
+
+// Upstream's _init_weights for every module *outside the backbone* (xavier_uniform gain √2 for Linear,
+// kaiming_normal fan_out for conv, LayerNorm 1/0), then the head-specific inits upstream intended but
+// overwrote (docs/deviations.md). The backbone is skipped: pretrained weights are never touched.
+void AmtModelImpl::init_heads(uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  // Offset the stream so heads and a make_backbone(seed) backbone do not share random numbers.
+  at::Generator gen = at::detail::createCPUGenerator(seed ^ 0x9e3779b97f4a7c15ULL);
+  auto xavier = [&](torch::Tensor& w, double gain) {
+    const double fan_out = static_cast<double>(w.size(0)), fan_in = static_cast<double>(w.size(1));
+    const double bound = gain * std::sqrt(6.0 / (fan_in + fan_out));
+    w.uniform_(-bound, bound, gen);
+  };
+  for (const auto& item : named_modules("", /*include_self=*/false)) {
+    const std::string& name = item.key();
+    if (name.rfind("encoder.backbone", 0) == 0) continue;
+    torch::nn::Module* m = item.value().get();
+    if (auto* l = dynamic_cast<torch::nn::LinearImpl*>(m)) {
+      xavier(l->weight, std::sqrt(2.0));
+      if (l->bias.defined()) l->bias.zero_();
+    } else if (auto* s = dynamic_cast<SigmaLinearImpl*>(m)) {
+      xavier(s->weight, std::sqrt(2.0));
+      if (s->bias.defined()) s->bias.zero_();
+      s->sigma.fill_(1.0);
+    } else if (auto* c = dynamic_cast<torch::nn::Conv2dImpl*>(m)) {
+      const double fan_out = static_cast<double>(c->weight.size(0) * c->weight.size(2) * c->weight.size(3));
+      c->weight.normal_(0.0, std::sqrt(2.0 / fan_out), gen);
+      if (c->bias.defined()) c->bias.zero_();
+    } else if (auto* n = dynamic_cast<LayerNormImpl*>(m)) {
+      n->weight.fill_(1.0);
+      n->bias.zero_();
+    }
+  }
+  encoder->task_embedding.normal_(0.0, 0.02, gen);
+  objects->queries.normal_(0.0, 0.02, gen);
+  contacts->queries.normal_(0.0, 0.02, gen);
+  // Regression heads start near their anchors. Joints: N(0, 0.001²) — upstream's HandEncoder intended
+  // N(0, 0.01²), which with our widths puts the untrained residual at ~0.1–0.3 m; the bf16 trunk's ~1 %
+  // relative error on a residual that size is 3–5 mm (docs/model.md, "bf16-autocast accuracy").
+  // Refinement offsets N(0, 0.001²) so an untrained step moves points by millimetres, not metres.
+  hand->joint1->weight.normal_(0.0, 1e-3, gen);
+  hand->conf1->bias.fill_(2.0);
+  hand->shape1->weight.normal_(0.0, 0.01, gen);
+  objects->pos1->weight.normal_(0.0, 0.01, gen);
+  contacts->point_head->weight.normal_(0.0, 0.01, gen);
+  for (const auto& o : *refinement->offset) o->as<torch::nn::Linear>()->weight.normal_(0.0, 1e-3, gen);
+}
+
+TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::PrecisionPolicy& policy) {
+  auto find = [&](const char* key) -> torch::Tensor {
+    const auto it = batch.find(key);
+    return it == batch.end() ? torch::Tensor() : it->second;
+  };
+  const torch::Tensor image = find("image");
+  if (!image.defined()) throw ValueError("AmtModel::forward: the batch has no 'image'");
+  if (image.dim() != 4)
+    throw ShapeError("AmtModel::forward: image must be [B,3,H,W], got " + c10::str(image.sizes()));
+  const int64_t B = image.size(0);
+  const torch::Tensor K = find("K"), E = find("E");
+  if (K.defined() && (K.dim() != 3 || K.size(0) != B || K.size(1) != 3 || K.size(2) != 3)) {
+    throw ShapeError("AmtModel::forward: K must be [" + std::to_string(B) + ",3,3], got " +
+                     c10::str(K.sizes()));
+  }
+  if (E.defined() && (E.dim() != 3 || E.size(0) != B || E.size(1) != 4 || E.size(2) != 4)) {
+    throw ShapeError("AmtModel::forward: E must be [" + std::to_string(B) + ",4,4], got " +
+                     c10::str(E.sizes()));
+  }
+  if (hand->anchor.scalar_type() != policy.param_dtype()) {
+    throw DtypeError(std::string("AmtModel::forward: parameters are ") +
+                     c10::toString(hand->anchor.scalar_type()) + " but policy " + policy.name() +
+                     " expects " + c10::toString(policy.param_dtype()) +
+                     " (use make_amt_model or precision::apply_param_dtype)");
+  }
+
+  precision::AutocastGuard autocast(policy);
+  const EncoderOutput enc = encoder->forward(image, policy);
+  const HandOutput h = hand->forward(enc.cls, policy);
+  const torch::Tensor memory = projector ? projector->forward(enc.patch, enc.Hp, enc.Wp) : enc.patch;
+  const ObjectOutput obj = objects->forward(memory, policy);
+  const torch::Tensor global = fusion->forward(enc.cls, h.features, obj.features.mean(1));
+  const ContactOutput con = contacts->forward(global, h.joints, obj.positions, policy);
+
+  TensorMap out;
+  out["hand_joints_coarse"] = h.joints;
+  out["hand_confidence"] = h.confidence;
+  out["hand_shape"] = h.shape;
+  if (K.defined()) {
+    const RefinementOutput r = refinement->forward(h.joints, enc.grid, K, E,
+                                                   vision::ImageSize{image.size(2), image.size(3)}, policy);
+    out["hand_joints"] = r.points;
+    out["refinement_confidence"] = r.confidence;
+  } else {
+    out["hand_joints"] = h.joints;
+  }
+  out["object_positions"] = obj.positions;
+  out["object_rotations"] = obj.rotations;
+  out["object_confidence"] = obj.confidence;
+  out["object_class_logits"] = obj.class_logits;
+  out["contact_points"] = con.points;
+  out["contact_confidence"] = con.confidence;
+  out["contact_types"] = con.types;
+  out["contact_forces"] = con.forces;
+  out["interaction_type"] = con.interaction_type;
+  out["features/cls"] = enc.cls;
+  out["features/global"] = global;
+  out["features/hand"] = h.features;
+  return out;
+}
+
+const std::vector<std::string>& amt_output_names() {
+  static const std::vector<std::string> names = {
+      "hand_joints",           "hand_joints_coarse", "hand_confidence",    "hand_shape",
+      "refinement_confidence", "object_positions",   "object_rotations",   "object_confidence",
+      "object_class_logits",   "contact_points",     "contact_confidence", "contact_types",
+      "contact_forces",        "interaction_type",   "features/cls",       "features/global",
+      "features/hand"};
+  return names;
+}
+
+bool is_feature_output(const std::string& name) {
+  return name.rfind("features/", 0) == 0;
+}
+
+AmtModel make_amt_model(const AmtConfig& cfg, uint64_t seed, const precision::PrecisionPolicy& policy,
+                        std::shared_ptr<Backbone> backbone) {
+  AmtModel model(cfg, seed, std::move(backbone));
+  precision::apply_param_dtype(*model, policy);
+  return model;
+}
+
+void load_amt_weights(AmtModelImpl& model, const std::string& path,
+                      const precision::PrecisionPolicy& policy) {
+  const io::Safetensors file = io::read_safetensors(path);
+  load_state_dict(model, file.tensors, path, /*strict=*/true);
+  precision::apply_param_dtype(model, policy);
+}
+
+void load_pretrained_backbone(AmtModelImpl& model, const std::string& path,
+                              const precision::PrecisionPolicy& policy) {
+  const io::Safetensors file = io::read_safetensors(path);
+  load_state_dict(*model.encoder->backbone, file.tensors, path, /*strict=*/true);
+  precision::apply_param_dtype(model, policy);
+}
+
+int64_t count_parameters(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace amt::model

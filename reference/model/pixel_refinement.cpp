@@ -1,0 +1,106 @@
+#include "reference/model/pixel_refinement.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "reference/core/error.hpp"
+#include "reference/precision/islands.hpp"
+#include "reference/vision/camera_rescale.hpp"
+
+namespace amt::model {
+
+torch::Tensor sample_at_points(const torch::Tensor& features, const torch::Tensor& points,
+                               const torch::Tensor& K, const torch::Tensor& E, vision::ImageSize image_size,
+                               double min_depth, const precision::PrecisionPolicy& policy) {
+  if (features.dim() != 4) throw ShapeError("sample_at_points: features must be [B,C,H,W]");
+  const precision::Projection proj = precision::project_points(points, K, E, policy);
+  torch::Tensor xy;
+  {
+    precision::IslandScope island;  // the grid normalisation belongs to the camera-projection island
+    xy = vision::pixel_to_normalized(proj.uv, image_size);
+  }
+  // [B,C,N,1] → [B,N,C]
+  const torch::Tensor sampled =
+      precision::grid_sample(features, xy.unsqueeze(2), policy).squeeze(-1).transpose(1, 2);
+  const torch::Tensor in_front = (proj.depth > min_depth).unsqueeze(-1);
+  return torch::where(in_front, sampled, torch::zeros_like(sampled));
+}
+
+PixelRefinementImpl::PixelRefinementImpl(int64_t d, const RefinementConfig& cfg, double dropout)
+    : cfg_(cfg), dropout_(dropout) {
+  const int64_t f = cfg.feature_dim, h = cfg.hidden;
+  auto conv = [](int64_t in, int64_t out, int64_t k) {
+    return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).padding(k / 2));
+  };
+  conv0 = register_module("conv0", conv(d, f, 3));
+  conv1 = register_module("conv1", conv(f, f, 3));
+  conv2 = register_module("conv2", conv(f, f, 3));
+  final_proj = register_module("final_proj", conv(f, f, 1));
+  norm0 = register_module("norm0", LayerNorm(f, 1e-5));
+  norm1 = register_module("norm1", LayerNorm(f, 1e-5));
+  norm2 = register_module("norm2", LayerNorm(f, 1e-5));
+  point0 = register_module("point0", SigmaLinear(3, 64));
+  point1 = register_module("point1", SigmaLinear(64, 128));
+  point2 = register_module("point2", SigmaLinear(128, f));
+  step_in = register_module("step_in", torch::nn::ModuleList());
+  step_mid = register_module("step_mid", torch::nn::ModuleList());
+  step_norm_a = register_module("step_norm_a", torch::nn::ModuleList());
+  step_norm_b = register_module("step_norm_b", torch::nn::ModuleList());
+  offset = register_module("offset", torch::nn::ModuleList());
+  confidence = register_module("confidence", torch::nn::ModuleList());
+  for (int64_t s = 0; s < cfg.steps; ++s) {
+    step_in->push_back(SigmaLinear(2 * f + 3, h));
+    step_mid->push_back(SigmaLinear(h, h));
+    step_norm_a->push_back(LayerNorm(h, 1e-5));
+    step_norm_b->push_back(LayerNorm(h, 1e-5));
+    offset->push_back(make_linear(h, 3, true));
+    confidence->push_back(make_linear(h, 1, true));
+  }
+}
+
+torch::Tensor PixelRefinementImpl::norm2d(LayerNorm& norm, const torch::Tensor& x,
+                                          const precision::PrecisionPolicy& policy) {
+  return norm->forward(x.permute({0, 2, 3, 1}), policy).permute({0, 3, 1, 2});
+}
+
+torch::Tensor PixelRefinementImpl::features(const torch::Tensor& grid,
+                                            const precision::PrecisionPolicy& policy) {
+  torch::Tensor x = torch::relu(norm2d(norm0, conv0(grid), policy));
+  x = torch::relu(norm2d(norm1, conv1(x), policy)) + x;  // upstream: residual on the second conv only
+  x = torch::relu(norm2d(norm2, conv2(x), policy));
+  return final_proj(x);
+}
+
+RefinementOutput PixelRefinementImpl::forward(const torch::Tensor& points, const torch::Tensor& grid,
+                                              const torch::Tensor& K, const torch::Tensor& E,
+                                              vision::ImageSize image_size,
+                                              const precision::PrecisionPolicy& policy) {
+  const bool train = is_training();
+  const torch::Tensor fmap = features(grid, policy);
+  torch::Tensor p = points;
+  torch::Tensor conf_sum;
+  for (int64_t s = 0; s < cfg_.steps; ++s) {
+    const torch::Tensor feat = sample_at_points(fmap, p, K, E, image_size, cfg_.min_depth, policy);
+    const torch::Tensor p_act = precision::to_activation(p, policy);
+    const torch::Tensor enc = point2(torch::relu(point1(torch::relu(point0(p_act)))));
+    const torch::Tensor c = torch::cat({enc, feat, p_act}, -1);
+    torch::Tensor hdn =
+        step_norm_a[s]->as<LayerNorm>()->forward(step_in[s]->as<SigmaLinear>()->forward(c), policy);
+    hdn = torch::dropout(torch::relu(hdn), dropout_, train);
+    hdn = torch::relu(
+        step_norm_b[s]->as<LayerNorm>()->forward(step_mid[s]->as<SigmaLinear>()->forward(hdn), policy));
+    const torch::Tensor off = offset[s]->as<torch::nn::Linear>()->forward(hdn);
+    const torch::Tensor conf =
+        torch::sigmoid(confidence[s]->as<torch::nn::Linear>()->forward(hdn)).squeeze(-1);
+    conf_sum = conf_sum.defined() ? conf_sum + conf : conf;
+    p = p + std::pow(0.5, static_cast<double>(s)) * precision::to_output(off, policy);
+  }
+  RefinementOutput out;
+  out.points = p;
+  out.confidence = cfg_.steps > 0 ? precision::to_output(conf_sum / static_cast<double>(cfg_.steps), policy)
+                                  : precision::to_output(torch::ones_like(p.select(-1, 0)), policy);
+  return out;
+}
+
+}  // namespace amt::model
