@@ -76,4 +76,11 @@ class ValueError : public Error {
   using Error::Error;
 };
 
+// Re-throws `e` as the same error type with `prefix` in front of its message, so an error raised deep inside
+// (a shape check, say) names the input file it came from.
+template <class E>
+[[noreturn]] void rethrow_with_prefix(const E& e, const std::string& prefix) {
+  throw E(prefix + e.what());
+}
+
 }  // namespace amt

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "reference/core/error.hpp"
+#include "reference/io/unique_fd.hpp"
 
 namespace amt::io {
 namespace {
@@ -16,30 +17,11 @@ namespace {
   throw IoError(path, what + ": " + std::strerror(err));
 }
 
-// Closes a descriptor on every path out of a function.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
 std::string read_file_bytes(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_io(path, "cannot open", errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_io(path, "cannot stat", errno);
@@ -62,7 +44,7 @@ std::string read_file_bytes(const std::string& path) {
 
 void write_file_atomic(const std::string& path, const std::string& bytes, bool sync) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) throw_io(path, "cannot create " + tmp, errno);
   size_t done = 0;
   while (done < bytes.size()) {

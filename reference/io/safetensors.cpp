@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "reference/core/error.hpp"
+#include "reference/io/unique_fd.hpp"
 
 // The format stores little-endian data and the reader hands out the file's bytes as tensors unchanged.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes a little-endian host");
@@ -84,20 +85,6 @@ class Mapping {
   size_t size_;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 struct OpenedFile {
   std::shared_ptr<Mapping> map;  // null when the file is empty (mmap cannot map zero bytes)
@@ -105,7 +92,7 @@ struct OpenedFile {
 };
 
 OpenedFile map_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw IoError(path, "cannot open for reading: " + errno_text(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw IoError(path, "cannot stat: " + errno_text(errno));
@@ -518,7 +505,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
   header.append((8 - header.size() % 8) % 8, ' ');
 
   TempFile tmp(path + ".tmp." + std::to_string(::getpid()));
-  Fd fd(::open(tmp.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  UniqueFd fd(::open(tmp.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
   if (fd.get() < 0) throw_io(path, "cannot create " + tmp.path(), errno);
 
   char len[8];
@@ -542,7 +529,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
   // Without syncing the folder, a power loss right after rename could still lose the new name.
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: the file itself is already durable and complete
 }
 

@@ -10,14 +10,6 @@
 
 namespace amt::model {
 
-namespace {
-// Errors raised while processing the input tensor say which file it came from.
-template <typename E>
-[[noreturn]] void rethrow_naming(const E& e, const std::string& file) {
-  throw E(file + " [pixel_values]: " + e.what());
-}
-}  // namespace
-
 EmbedSummary run_embed(const EmbedRequest& r) {
   const precision::PrecisionPolicy policy = precision::PrecisionPolicy::parse(r.dtype);
   const io::Safetensors in = io::read_safetensors(r.input);
@@ -41,11 +33,11 @@ EmbedSummary run_embed(const EmbedRequest& r) {
     torch::NoGradGuard no_grad;
     out = backbone->forward(precision::conform_image(pixels, policy, "pixel_values"), policy);
   } catch (const ShapeError& e) {
-    rethrow_naming(e, r.input);
+    rethrow_with_prefix(e, r.input + " [pixel_values]: ");
   } catch (const ValueError& e) {
-    rethrow_naming(e, r.input);
+    rethrow_with_prefix(e, r.input + " [pixel_values]: ");
   } catch (const DtypeError& e) {
-    rethrow_naming(e, r.input);
+    rethrow_with_prefix(e, r.input + " [pixel_values]: ");
   }
 
   std::map<std::string, torch::Tensor> tensors = {{"cls", precision::to_output(out.cls, policy)},

@@ -9,13 +9,6 @@
 
 namespace amt::model {
 
-namespace {
-template <typename E>
-[[noreturn]] void rethrow_naming(const E& e, const std::string& file) {
-  throw E(file + ": " + e.what());
-}
-}  // namespace
-
 ForwardSummary run_forward(const ForwardRequest& r) {
   const precision::PrecisionPolicy policy = precision::PrecisionPolicy::parse(r.policy);
   const AmtConfig cfg = load_amt_config(r.config);
@@ -55,11 +48,11 @@ ForwardSummary run_forward(const ForwardRequest& r) {
     torch::NoGradGuard no_grad;
     out = model->forward(precision::conform_batch(batch, policy), policy);
   } catch (const ShapeError& e) {
-    rethrow_naming(e, r.input);
+    rethrow_with_prefix(e, r.input + ": ");
   } catch (const ValueError& e) {
-    rethrow_naming(e, r.input);
+    rethrow_with_prefix(e, r.input + ": ");
   } catch (const DtypeError& e) {
-    rethrow_naming(e, r.input);
+    rethrow_with_prefix(e, r.input + ": ");
   }
   io::write_safetensors(r.output, out,
                         {{"config", cfg.name},
