@@ -1,10 +1,11 @@
-// amt_conformance: the conformance harness's command line. Subcommands register themselves (subcommand.hpp).
-#include <exception>
+// amt_conformance: the conformance harness's command line. The harness's modes are top-level flags (--fuzz,
+// --replay, --list: harness.cpp); every other tool is a subcommand that registers itself (subcommand.hpp).
 #include <iostream>
 #include <map>
 
+#include "fuzz/cli/harness.hpp"
+#include "fuzz/cli/run_tool.hpp"
 #include "fuzz/cli/subcommand.hpp"
-#include "reference/core/error.hpp"
 
 namespace amt::cli {
 std::vector<Subcommand>& subcommands() {
@@ -14,8 +15,13 @@ std::vector<Subcommand>& subcommands() {
 }  // namespace amt::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"amt_conformance: precision-conformance harness for the AMT reference model"};
-  app.require_subcommand(1);
+  CLI::App app{"amt_conformance: precision-conformance harness for the AMT reference model\n"
+               "  amt_conformance --fuzz --time 60            fuzz every property for a minute\n"
+               "  amt_conformance --replay replay-....json    re-run a recorded failure\n"
+               "  amt_conformance --list                      properties and their budgets\n"
+               "  amt_conformance <subcommand> --help         embed, forward, golden, resize, shuffle, inspect"};
+  app.require_subcommand(0, 1);
+  const auto harness = amt::cli::add_harness_options(app);
   std::map<std::string, std::function<int()>> runs;
   for (auto& sub : amt::cli::subcommands()) {
     CLI::App* sc = app.add_subcommand(sub.name, sub.description);
@@ -24,15 +30,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   for (CLI::App* chosen : app.get_subcommands()) {
     const std::string name = chosen->get_name();
-    try {
-      return runs.at(name)();
-    } catch (const amt::Error& e) {
-      std::cerr << "amt_conformance " << name << ": " << e.what() << "\n";
-      return 2;
-    } catch (const std::exception& e) {
-      std::cerr << "amt_conformance " << name << ": unexpected error: " << e.what() << "\n";
-      return 3;
-    }
+    return amt::cli::run_reporting_errors("amt_conformance " + name, runs.at(name));
   }
-  return 1;
+  const int code = amt::cli::run_reporting_errors("amt_conformance", harness);
+  if (code == -1) {
+    std::cerr << app.help() << "\namt_conformance: choose --fuzz, --replay FILE, --list or a subcommand\n";
+    return 2;
+  }
+  return code;
 }

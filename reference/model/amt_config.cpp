@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "reference/core/error.hpp"
+#include "reference/io/project_dirs.hpp"
 
 namespace amt::model {
 
@@ -171,18 +172,9 @@ std::string find_amt_config(const std::string& name) {
   if (name.empty()) throw ConfigError("config name is empty");
   std::error_code ec;
   if (fs::is_regular_file(name, ec)) return name;
-  std::vector<fs::path> dirs;
-  if (const char* env = std::getenv("AMT_CONFIG_DIR")) dirs.emplace_back(env);
-  dirs.emplace_back("configs");
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-      dirs.push_back(p / "configs");
-    }
-  }
   std::string looked;
-  for (const auto& d : dirs) {
-    const fs::path f = d / (name + ".yaml");
+  for (const std::string& d : io::project_dirs("AMT_CONFIG_DIR", "configs")) {
+    const fs::path f = fs::path(d) / (name + ".yaml");
     if (fs::is_regular_file(f, ec)) return f.string();
     looked += (looked.empty() ? "" : ", ") + f.string();
   }

@@ -81,7 +81,8 @@ void AmtModelImpl::init_heads(uint64_t seed) {
   for (const auto& o : *refinement->offset) o->as<torch::nn::Linear>()->weight.normal_(0.0, 1e-3, gen);
 }
 
-TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::PrecisionPolicy& policy) {
+TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::PrecisionPolicy& policy,
+                                TensorMap* probes) {
   auto find = [&](const char* key) -> torch::Tensor {
     const auto it = batch.find(key);
     return it == batch.end() ? torch::Tensor() : it->second;
@@ -116,6 +117,7 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
   const ContactOutput con = contacts->forward(global, h.joints, obj.positions, policy);
 
   TensorMap out;
+  std::vector<torch::Tensor> refinement_steps;
   out["hand_joints_coarse"] = h.joints;
   out["hand_confidence"] = h.confidence;
   out["hand_shape"] = h.shape;
@@ -124,6 +126,7 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
                                                    vision::ImageSize{image.size(2), image.size(3)}, policy);
     out["hand_joints"] = r.points;
     out["refinement_confidence"] = r.confidence;
+    refinement_steps = r.steps;
   } else {
     out["hand_joints"] = h.joints;
   }
@@ -139,7 +142,39 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
   out["features/cls"] = enc.cls;
   out["features/global"] = global;
   out["features/hand"] = h.features;
+  if (probes) {
+    TensorMap& p = *probes;
+    p["backbone.cls"] = enc.backbone_cls;
+    p["backbone.patch"] = enc.backbone_patch;
+    p["encoder.cls"] = enc.cls;
+    p["encoder.patch"] = enc.patch;
+    if (projector) p["projector.memory"] = memory;
+    p["hand.joints"] = h.joints;
+    p["hand.features"] = h.features;
+    p["objects.features"] = obj.features;
+    p["objects.positions"] = obj.positions;
+    p["fusion.global"] = global;
+    p["contacts.points"] = con.points;
+    if (K.defined()) {
+      for (size_t s = 0; s < refinement_steps.size(); ++s) {
+        p["refinement.step" + std::to_string(s)] = refinement_steps[s];
+      }
+    }
+  }
   return out;
+}
+
+std::vector<std::string> amt_probe_names(const AmtConfig& cfg, bool with_camera) {
+  std::vector<std::string> names = {"backbone.cls", "backbone.patch", "encoder.cls", "encoder.patch"};
+  if (cfg.token_shuffle > 1) names.push_back("projector.memory");
+  for (const char* n : {"hand.joints", "hand.features", "objects.features", "objects.positions", "fusion.global",
+                        "contacts.points"}) {
+    names.push_back(n);
+  }
+  if (with_camera) {
+    for (int64_t s = 0; s < cfg.refinement.steps; ++s) names.push_back("refinement.step" + std::to_string(s));
+  }
+  return names;
 }
 
 const std::vector<std::string>& amt_output_names() {

@@ -38,7 +38,9 @@ class AmtModelImpl : public torch::nn::Module {
   // hand_joints_coarse, as upstream), `E` [B,4,4] (optional), all conformed. Other fields are ignored.
   // Throws amt::ValueError for a missing image, amt::ShapeError for inconsistent shapes, amt::DtypeError
   // when the parameters are not in the policy's parameter dtype.
-  TensorMap forward(const TensorMap& batch, const precision::PrecisionPolicy& policy);
+  // `probes`, when given, receives the intermediate results named in amt_probe_names() (goldens, ledgers).
+  TensorMap forward(const TensorMap& batch, const precision::PrecisionPolicy& policy,
+                    TensorMap* probes = nullptr);
 
   const AmtConfig& config() const { return cfg_; }
 
@@ -58,6 +60,9 @@ TORCH_MODULE(AmtModel);
 
 // The names forward() returns when K is given, in a fixed order.
 const std::vector<std::string>& amt_output_names();
+// The per-module intermediate results forward() records into `probes`, in execution order ("projector.memory"
+// only with a token projector, "refinement.step<s>" only when the batch has K).
+std::vector<std::string> amt_probe_names(const AmtConfig& cfg, bool with_camera);
 // True for outputs in the compute dtype (features); all others are in the output dtype (P5).
 bool is_feature_output(const std::string& name);
 

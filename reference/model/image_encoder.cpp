@@ -23,6 +23,8 @@ EncoderOutput ImageEncoderImpl::forward(const torch::Tensor& pixels,
   EncoderOutput out;
   out.Hp = b.Hp;
   out.Wp = b.Wp;
+  out.backbone_cls = b.cls;
+  out.backbone_patch = b.patch;
   const torch::Tensor bias = 0.1 * task_embedding;
   out.cls = project(b.cls + bias.squeeze(0), policy);
   out.patch = project(b.patch + bias, policy);

@@ -18,6 +18,8 @@ struct EncoderOutput {
   torch::Tensor patch;  // [B,Hp·Wp,D], row-major over the grid
   torch::Tensor grid;   // [B,D,Hp,Wp], the same values as `patch`
   int64_t Hp = 0, Wp = 0;
+  torch::Tensor backbone_cls;    // [B,D] the backbone's own outputs, before the projection (probes)
+  torch::Tensor backbone_patch;  // [B,Hp·Wp,D]
 };
 
 class ImageEncoderImpl : public torch::nn::Module {

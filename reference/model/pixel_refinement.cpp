@@ -80,6 +80,7 @@ RefinementOutput PixelRefinementImpl::forward(const torch::Tensor& points, const
   const torch::Tensor fmap = features(grid, policy);
   torch::Tensor p = points;
   torch::Tensor conf_sum;
+  RefinementOutput out;
   for (int64_t s = 0; s < cfg_.steps; ++s) {
     const torch::Tensor feat = sample_at_points(fmap, p, K, E, image_size, cfg_.min_depth, policy);
     const torch::Tensor p_act = precision::to_activation(p, policy);
@@ -95,8 +96,8 @@ RefinementOutput PixelRefinementImpl::forward(const torch::Tensor& points, const
         torch::sigmoid(confidence[s]->as<torch::nn::Linear>()->forward(hdn)).squeeze(-1);
     conf_sum = conf_sum.defined() ? conf_sum + conf : conf;
     p = p + std::pow(0.5, static_cast<double>(s)) * precision::to_output(off, policy);
+    out.steps.push_back(p);
   }
-  RefinementOutput out;
   out.points = p;
   out.confidence = cfg_.steps > 0 ? precision::to_output(conf_sum / static_cast<double>(cfg_.steps), policy)
                                   : precision::to_output(torch::ones_like(p.select(-1, 0)), policy);

@@ -35,6 +35,7 @@ torch::Tensor sample_at_points(const torch::Tensor& features, const torch::Tenso
 struct RefinementOutput {
   torch::Tensor points;      // [B,N,3] refined, output dtype
   torch::Tensor confidence;  // [B,N] mean over steps, output dtype
+  std::vector<torch::Tensor> steps;  // the points after each step (probes); steps.back() is `points`
 };
 
 class PixelRefinementImpl : public torch::nn::Module {

@@ -66,4 +66,17 @@ ScopedFault::~ScopedFault() {
   set_fault(name_, previous_);
 }
 
+FaultsSuspended::FaultsSuspended() {
+  for (const FaultInfo& f : fault_catalogue()) {
+    if (fault_enabled(f.name)) {
+      enabled_.push_back(f.name);
+      set_fault(f.name, false);
+    }
+  }
+}
+
+FaultsSuspended::~FaultsSuspended() {
+  for (const std::string& name : enabled_) set_fault(name, true);
+}
+
 }  // namespace amt

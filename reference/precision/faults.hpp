@@ -31,6 +31,19 @@ class ScopedFault {
   bool previous_;
 };
 
+// Switches every fault off for a scope and restores them on exit: the harness computes its fault-free
+// reference (the FP32 run of the same case) under this while the subject run keeps the injected faults.
+class FaultsSuspended {
+ public:
+  FaultsSuspended();
+  ~FaultsSuspended();
+  FaultsSuspended(const FaultsSuspended&) = delete;
+  FaultsSuspended& operator=(const FaultsSuspended&) = delete;
+
+ private:
+  std::vector<std::string> enabled_;
+};
+
 // Registers a fault at static-initialisation time; use once per fault in the .cpp that consults it:
 //   static const amt::FaultRegistration kFault{"boundary.image_dtype", "seed 000: ..."};
 struct FaultRegistration {

@@ -170,7 +170,10 @@ LossResult compute_losses(const TensorMap& outputs, const TensorMap& batch, cons
     result.terms[name] = raw * weight;
   };
   if (!has(batch, "has_hand")) throw ValueError("compute_losses: batch has no 'has_hand' mask");
-  const torch::Tensor has_hand = batch.at("has_hand");
+  // `valid` (false only for a dummy image, V7) masks every term of that image, hand and object alike.
+  const torch::Tensor image_valid = has(batch, "valid") ? batch.at("valid") : torch::Tensor();
+  const torch::Tensor has_hand =
+      image_valid.defined() ? batch.at("has_hand") & image_valid : batch.at("has_hand");
   const torch::Tensor hand_valid =
       has(batch, "joint_valid") ? (batch.at("joint_valid") & has_hand.unsqueeze(1)) : has_hand;
   if (has(batch, "joint_3d")) {
@@ -194,7 +197,8 @@ LossResult compute_losses(const TensorMap& outputs, const TensorMap& batch, cons
   }
   if (has(outputs, "object_positions") && has(outputs, "object_rotations") && has(batch, "grasped_pose") &&
       has(batch, "grasped_object_id")) {
-    const torch::Tensor object_valid = batch.at("grasped_object_id") > 0;
+    const torch::Tensor object_valid = image_valid.defined() ? (batch.at("grasped_object_id") > 0) & image_valid
+                                                             : batch.at("grasped_object_id") > 0;
     const auto pose = object_pose_loss(outputs.at("object_positions").select(1, 0),
                                        outputs.at("object_rotations").select(1, 0), batch.at("grasped_pose"),
                                        object_valid, policy);

@@ -270,6 +270,25 @@ int64_t Batch::total_tokens() const {
   return total;
 }
 
+TensorMap model_inputs(const Batch& batch) {
+  if (batch.empty()) throw ValueError("model_inputs: the batch is empty (the loader skips empty batches, V7)");
+  const torch::Tensor& first = batch.images.front();
+  for (size_t i = 0; i < batch.images.size(); ++i) {
+    if (batch.images[i].sizes() != first.sizes()) {
+      throw ShapeError("model_inputs: image " + std::to_string(batch.ids[i]) + " is " +
+                       c10::str(batch.images[i].sizes()) + " but image " + std::to_string(batch.ids[0]) +
+                       " is " + c10::str(first.sizes()) + "; bucket the batch by size first (V4)");
+    }
+  }
+  TensorMap m = batch.labels;
+  m["image"] = torch::stack(batch.images);
+  m["K"] = batch.K;
+  m["has_hand"] = batch.has_hand;
+  m["valid"] = batch.valid;
+  m["grid"] = batch.grid;
+  return m;
+}
+
 Batch collate(const std::vector<ImageSample>& samples) {
   Batch b;
   const auto n = static_cast<int64_t>(samples.size());

@@ -102,6 +102,11 @@ struct Batch {
 // shape or dtype or K's dtype differs between samples.
 Batch collate(const std::vector<ImageSample>& samples);
 
+// The model's input map for a batch whose images share one size (one bucket, V4): image [N,3,H,W] stacked, K,
+// has_hand, valid, grid and every label under its own name. amt::ShapeError naming the sizes when the images
+// differ in size (bucket first), amt::ValueError for an empty batch.
+TensorMap model_inputs(const Batch& batch);
+
 // V7: wraps a batch source and never yields an empty batch.
 class NonEmptyBatches {
  public:

@@ -203,78 +203,8 @@ cv::Mat random_image(int h, int w, uint64_t seed) {
   return img;
 }
 
-// RapidCheck scales integer ranges by its size parameter, which starts at 0: the first cases would all sit at
-// the range minimum. Sizes and settings here are drawn from the whole range from the first case on.
-template <typename T>
-rc::Gen<T> full(rc::Gen<T> gen) {
-  return rc::gen::resize(rc::kNominalSize, std::move(gen));
-}
-
-// Sizes from 1 px to beyond 8K, mixing small and large so extreme aspect ratios are common.
-rc::Gen<int64_t> gen_side() {
-  return full(rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 40), rc::gen::inRange<int64_t>(1, 9000)));
-}
-
-RC_GTEST_PROP(DynamicResizeProperty, InvariantsHoldForEverySize, ()) {
-  const int64_t patch = *full(rc::gen::element<int64_t>(14, 16, *full(rc::gen::inRange<int64_t>(1, 33))));
-  const int64_t s = *full(rc::gen::inRange<int64_t>(1, 5));
-  const int64_t q = patch * s;
-  const int64_t max_side = q * *full(rc::gen::inRange<int64_t>(1, 80));
-  const bool up = *rc::gen::arbitrary<bool>();
-  // Mostly free sizes; a third of the cases have a long side that is already a multiple of q within max_side
-  // (the case where rounding the short side could enlarge it).
-  int64_t h = *gen_side(), w = *gen_side();
-  if (*full(rc::gen::inRange(0, 3)) == 0) {
-    const int64_t lng = q * *full(rc::gen::inRange<int64_t>(1, max_side / q + 1));
-    const int64_t shrt = *full(rc::gen::inRange<int64_t>(1, lng + 1));
-    h = *rc::gen::arbitrary<bool>() ? lng : shrt;
-    w = h == lng ? shrt : lng;
-  }
-  const ImageSize out = dynamic_resize_target({h, w}, q, max_side, up);
-
-  // Both sides multiples of q, at least q, at most max_side.
-  RC_ASSERT(out.height % q == 0);
-  RC_ASSERT(out.width % q == 0);
-  RC_ASSERT(out.height >= q && out.width >= q);
-  RC_ASSERT(out.height <= max_side && out.width <= max_side);
-  // Orientation kept; a square stays square.
-  if (h > w) RC_ASSERT(out.height >= out.width);
-  if (h < w) RC_ASSERT(out.height <= out.width);
-  if (h == w) RC_ASSERT(out.height == out.width);
-  // Aspect ratio within one q step: |S' − short·L'/long| < q, in exact integers.
-  const int64_t lng = std::max(h, w), shrt = std::min(h, w);
-  const int64_t L = std::max(out.height, out.width), S = std::min(out.height, out.width);
-  RC_ASSERT(std::abs(S * lng - shrt * L) < q * lng);
-  // The long side: the largest multiple of q not above min(long, m) without upscale (q at least); the
-  // smallest multiple of q not below long, capped at m, with upscale.
-  if (up) {
-    RC_ASSERT(L == std::min(max_side, std::max(q, ((lng + q - 1) / q) * q)));
-  } else {
-    RC_ASSERT(L == std::max(q, (std::min(lng, max_side) / q) * q));
-    // No side grows, except to the minimum of q.
-    RC_ASSERT(out.height <= std::max(h, q));
-    RC_ASSERT(out.width <= std::max(w, q));
-  }
-  // A valid grid always follows (V2).
-  const ImageGrid g = make_image_grid(out, patch, s);
-  RC_ASSERT(g.gh * s * patch == out.height);
-  RC_ASSERT(g.gw * s * patch == out.width);
-}
-
-// The case the no-upscale cap exists for: the long side is already a multiple of q (kept as is) and the short
-// side's nearest multiple of q lies above it. Without upscaling, no side may grow (except to q).
-RC_GTEST_PROP(DynamicResizeProperty, NoUpscaleNeverEnlargesASide, ()) {
-  const int64_t q = *full(rc::gen::element<int64_t>(14, 16, 28, 32, *full(rc::gen::inRange<int64_t>(1, 65))));
-  const int64_t max_side = q * *full(rc::gen::inRange<int64_t>(1, 64));
-  const int64_t lng = q * *full(rc::gen::inRange<int64_t>(1, max_side / q + 1));
-  const int64_t shrt = *full(rc::gen::inRange<int64_t>(1, lng + 1));
-  const bool portrait = *rc::gen::arbitrary<bool>();
-  const ImageSize src = portrait ? ImageSize{lng, shrt} : ImageSize{shrt, lng};
-  const ImageSize out = dynamic_resize_target(src, q, max_side, false);
-  RC_ASSERT(out.height <= std::max(src.height, q));
-  RC_ASSERT(out.width <= std::max(src.width, q));
-  RC_ASSERT(std::max(out.height, out.width) == lng);  // an exact multiple within max_side is kept
-}
+// The V1 invariants for every size (multiples of q, the long-side rule, aspect within one q step, no growth
+// without upscaling, K's pixel-centre rule) are the property rect_grids.resize in conformance/suites.
 
 RC_GTEST_PROP(DynamicResizeProperty, ResizedImageHasTargetSizeAndChannels, ()) {
   const int64_t h = *rc::gen::inRange<int64_t>(1, 300), w = *rc::gen::inRange<int64_t>(1, 300);

@@ -1,0 +1,133 @@
+#include "conformance/lib/outcome.hpp"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+
+#include "conformance/lib/budgets.hpp"
+#include "conformance/lib/compare.hpp"
+#include "reference/train/rotation.hpp"
+
+namespace amt::conformance {
+
+namespace {
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
+}  // namespace
+
+std::string Check::line() const {
+  std::string s = name + " ";
+  if (quantity == "dtype" || quantity == "error" || quantity == "exact") {
+    s += ok() ? "ok" : "FAILED";
+    s += " (" + quantity + ")";
+  } else {
+    s += num(value) + " " + unit + (ok() ? " <= " : " > ") + num(limit) + " " + unit + " (" + quantity + "@" +
+         policy + ")";
+  }
+  if (!detail.empty()) s += "; " + detail;
+  return s;
+}
+
+bool Outcome::ok() const {
+  return first_failure() == nullptr;
+}
+
+const Check* Outcome::first_failure() const {
+  for (const Check& c : checks) {
+    if (!c.ok()) return &c;
+  }
+  return nullptr;
+}
+
+std::string Outcome::summary() const {
+  const Check* f = first_failure();
+  return f ? f->line() : "ok (" + std::to_string(checks.size()) + " checks)";
+}
+
+void Outcome::budget_check(const std::string& name, const std::string& quantity, const std::string& policy,
+                           double value, const std::string& detail) {
+  const Budget& b = budget(quantity, policy);
+  // NaN never passes.
+  const double v = std::isnan(value) ? std::numeric_limits<double>::infinity() : value;
+  checks.push_back({name, quantity, b.policy, v, b.limit, b.unit, detail});
+}
+
+void Outcome::require(bool ok, const std::string& name, const std::string& quantity,
+                      const std::string& detail) {
+  checks.push_back({name, quantity, "any", ok ? 0.0 : 1.0, 0.0, "", ok ? "" : detail});
+}
+
+std::string worst_element(const torch::Tensor& actual, const torch::Tensor& expected) {
+  CloseOptions o;
+  o.rtol = 0.0;
+  o.atol = 0.0;
+  o.check_dtype = false;
+  const CloseResult r = compare_close(actual, expected, o);
+  if (r.worst_index.empty()) return "no elements";
+  return "worst element " + format_index(r.worst_index) + ": got " + num(r.worst_actual) + " want " +
+         num(r.worst_expected) + " abs " + num(r.worst_abs) + " rel " + num(r.worst_rel) + "; NMSE " +
+         num(r.nmse) + ", min cosine " + num(r.min_cosine);
+}
+
+namespace {
+torch::Tensor f64(const torch::Tensor& t) {
+  return t.detach().to(torch::kCPU, torch::kDouble);
+}
+}  // namespace
+
+Measure point_error(const torch::Tensor& actual, const torch::Tensor& expected, double scale) {
+  if (actual.numel() == 0) return {0.0, "no points"};
+  const torch::Tensor d = (f64(actual) - f64(expected)).norm(2, -1) * scale;
+  const double v = d.max().item<double>();
+  return {v, worst_element(actual, expected)};
+}
+
+Measure rotation_error_deg(const torch::Tensor& actual6d, const torch::Tensor& expected6d) {
+  if (actual6d.numel() == 0) return {0.0, "no rotations"};
+  const torch::Tensor a = f64(actual6d), e = f64(expected6d);
+  const torch::Tensor Ra = train::rotation_6d_to_matrix(a);
+  const torch::Tensor Re = train::rotation_6d_to_matrix(e);
+  // acos of the clamped cosine; geodesic_angle clamps at 1 − 1e-7, which would floor the angle at 0.026°.
+  const torch::Tensor tr = torch::matmul(Ra.transpose(-1, -2), Re).diagonal(0, -2, -1).sum(-1);
+  torch::Tensor angle = torch::acos(((tr - 1.0) / 2.0).clamp(-1.0, 1.0)) * (180.0 / M_PI);
+  // Gram–Schmidt amplifies an error in the 6-D vector by 1/sin of the angle between its two halves (and by
+  // 1/norm): an untrained head's nearly parallel or tiny halves would turn bf16 rounding into tens of degrees.
+  // Degrees are measured where the representation is well conditioned (sin ≥ 0.5 and both halves at least half
+  // the tensor's RMS half norm);
+  // the raw 6-D vector is checked by relative L2 everywhere (head_rel_l2).
+  const torch::Tensor a1 = e.narrow(-1, 0, 3), a2 = e.narrow(-1, 3, 3);
+  const torch::Tensor n1 = a1.norm(2, -1), n2 = a2.norm(2, -1);
+  const torch::Tensor sin = torch::linalg_cross(a1, a2, -1).norm(2, -1) / (n1 * n2).clamp_min(1e-30);
+  const double scale = torch::cat({n1.flatten(), n2.flatten()}).pow(2).mean().sqrt().item<double>();
+  const torch::Tensor ok = (sin >= 0.5) & (n1 >= 0.5 * scale) & (n2 >= 0.5 * scale);
+  const int64_t kept = ok.sum().item<int64_t>(), all = ok.numel();
+  angle = torch::where(ok, angle, torch::zeros_like(angle));
+  return {angle.max().item<double>(), std::to_string(kept) + " of " + std::to_string(all) +
+                                          " rotations well conditioned; " + worst_element(actual6d, expected6d)};
+}
+
+Measure rel_l2(const torch::Tensor& actual, const torch::Tensor& expected) {
+  const torch::Tensor a = f64(actual), e = f64(expected);
+  const double den = e.norm().item<double>(), num_ = (a - e).norm().item<double>();
+  const double v = den > 0 ? num_ / den : (num_ > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+  return {v, worst_element(actual, expected)};
+}
+
+Measure cosine_deficit(const torch::Tensor& actual, const torch::Tensor& expected) {
+  CloseOptions o;
+  o.rtol = 0.0;
+  o.atol = 0.0;
+  o.check_dtype = false;
+  const CloseResult r = compare_close(actual, expected, o);
+  return {1.0 - r.min_cosine, worst_element(actual, expected)};
+}
+
+Measure relative_scalar(const torch::Tensor& actual, const torch::Tensor& expected) {
+  const double a = f64(actual).sum().item<double>(), e = f64(expected).sum().item<double>();
+  return {std::abs(a - e) / std::max(std::abs(e), 1e-3), "got " + num(a) + " want " + num(e)};
+}
+
+}  // namespace amt::conformance

@@ -1,0 +1,370 @@
+// rect_grids: V1–V3 on rectangular grids.
+//   rect_grids.resize            DynamicResize on any source size: sides multiples of q, within max_side,
+//                                orientation and aspect kept (one q step), no growth without allow_upscale;
+//                                K follows the pixel-centre rule exactly.
+//   rect_grids.shuffle           pixel_shuffle_2d element by element against the V3 index map on rectangular
+//                                grids; the inverse round-trips; a grid not divisible by s is a typed error.
+//   rect_grids.position_interpolation  DINOv2 position table for any grid vs the same resampling in fp64.
+//   rect_grids.model             a resized source image through the real model: Hp·Wp backbone tokens and
+//                                Gh·Gw projector tokens, finite outputs.
+//   rect_grids.refinement_cell   a 3-D point at the centre of patch cell (i, j) of the resized image, projected
+//                                with the rescaled K, samples exactly cell (i, j) of the feature map.
+#include <torch/nn/functional/upsampling.h>
+#include <torch/torch.h>
+
+#include "conformance/lib/budgets.hpp"
+#include "conformance/lib/gen_util.hpp"
+#include "reference/core/error.hpp"
+#include "reference/model/dinov2.hpp"
+#include "reference/model/pixel_refinement.hpp"
+#include "reference/precision/boundary.hpp"
+#include "reference/precision/islands.hpp"
+#include "reference/vision/camera_rescale.hpp"
+#include "reference/vision/dynamic_resize.hpp"
+#include "reference/vision/image_grid.hpp"
+#include "reference/vision/pixel_shuffle.hpp"
+
+namespace amt::conformance {
+
+namespace {
+using precision::PrecisionPolicy;
+
+std::string size_str(int64_t h, int64_t w) {
+  return std::to_string(h) + "x" + std::to_string(w);
+}
+
+// --- rect_grids.resize --------------------------------------------------------------------------------------
+rc::Gen<Case> gen_resize(const GenOptions& o) {
+  return rc::gen::exec([o] {
+    Case c;
+    c.property = "rect_grids.resize";
+    c.config = o.config;
+    c.shuffle = *rc::gen::element<int64_t>(1, 2, 3, 4);
+    c.backbone = *rc::gen::elementOf(backbone_variants());
+    const int64_t q = case_side_quantum(c);
+    c.max_side = q * *rc::gen::inRange<int64_t>(1, 81);
+    c.allow_upscale = *rc::gen::arbitrary<bool>();
+    // Sizes from 1 px to beyond 8K, small and large mixed so extreme aspect ratios are common; a third of the
+    // cases have a long side that is already a multiple of q within max_side (where rounding the short side
+    // could enlarge it).
+    const auto side = [] { return *rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 40), rc::gen::inRange<int64_t>(1, 9000)); };
+    c.height = side();
+    c.width = side();
+    if (*rc::gen::inRange(0, 3) == 0) {
+      const int64_t lng = q * *rc::gen::inRange<int64_t>(1, c.max_side / q + 1);
+      const int64_t shrt = *rc::gen::inRange<int64_t>(1, lng + 1);
+      const bool portrait = *rc::gen::arbitrary<bool>();
+      c.height = portrait ? lng : shrt;
+      c.width = portrait ? shrt : lng;
+    }
+    c.seed = draw_seed();
+    return c;
+  });
+}
+
+Outcome run_resize(const Case& c) {
+  Outcome o;
+  const int64_t q = case_side_quantum(c), m = c.max_side;
+  const vision::ImageSize src{c.height, c.width};
+  const vision::ImageSize t = vision::dynamic_resize_target(src, q, m, c.allow_upscale);
+  const std::string what = size_str(src.height, src.width) + " → " + size_str(t.height, t.width) +
+                           " (q " + std::to_string(q) + ", max side " + std::to_string(m) + ")";
+  o.require(t.height % q == 0 && t.width % q == 0, "sides are multiples of q", "exact", what);
+  o.require(t.height >= q && t.width >= q && t.height <= m && t.width <= m, "sides within [q, max_side]",
+            "exact", what);
+  const bool tall = src.height >= src.width;
+  o.require(src.height == src.width ? t.height == t.width : (tall ? t.height >= t.width : t.width >= t.height),
+            "orientation kept", "exact", what);
+  // Aspect ratio within one q step, |S' − short·L'/long| < q, in exact integers.
+  const int64_t lng = std::max(src.height, src.width), shrt = std::min(src.height, src.width);
+  const int64_t L2 = std::max(t.height, t.width), S2 = std::min(t.height, t.width);
+  o.require(std::abs(S2 * lng - shrt * L2) < q * lng, "aspect kept within one q step", "exact",
+            what + ": short side " + std::to_string(S2) + " vs " + std::to_string(double(shrt) * L2 / lng));
+  // The long side: the smallest multiple of q not below long, capped at m, with upscale; the largest multiple
+  // of q not above min(long, m) (q at least) without.
+  const int64_t want_long = c.allow_upscale ? std::min(m, std::max(q, ((lng + q - 1) / q) * q))
+                                            : std::max(q, (std::min(lng, m) / q) * q);
+  o.require(L2 == want_long, "long side by the V1 rule", "exact",
+            what + ": long side " + std::to_string(L2) + ", the rule gives " + std::to_string(want_long));
+  const double L = static_cast<double>(lng);
+  // K: a point's pixel after the resize is the pixel-centre rule applied to its pixel before (fp64).
+  at::Generator gen = at::detail::createCPUGenerator(c.seed);
+  const vision::Intrinsics K{1.1 * L, 0.9 * L, 0.37 * static_cast<double>(src.width),
+                             0.61 * static_cast<double>(src.height), 0.0};
+  const torch::Tensor K0 = vision::intrinsics_matrix(K), K1 = vision::rescale_intrinsics(K0, src, t);
+  torch::Tensor X = torch::rand({16, 3}, gen, torch::kDouble) - 0.5;
+  X.select(1, 2).add_(1.5);
+  const auto project = [&](const torch::Tensor& k) {
+    const torch::Tensor uvw = torch::matmul(X, k.transpose(0, 1));
+    return uvw.narrow(1, 0, 2) / uvw.narrow(1, 2, 1);
+  };
+  const torch::Tensor before = project(K0), after = project(K1);
+  const double sx = static_cast<double>(t.width) / src.width, sy = static_cast<double>(t.height) / src.height;
+  const torch::Tensor expect =
+      torch::stack({(before.select(1, 0) + 0.5) * sx - 0.5, (before.select(1, 1) + 0.5) * sy - 0.5}, 1);
+  const Measure px = point_error(after, expect, 1.0);
+  o.budget_check("K rescaled with the pixel-centre rule", "resize_k_px", "any", px.value, px.detail);
+  return o;
+}
+
+// --- rect_grids.shuffle ---------------------------------------------------------------------------------------
+// Case fields: height/width = the patch grid (Hp, Wp) = (Gh·s, Gw·s); batch; shuffle s; channels 1 + seed % 3.
+rc::Gen<Case> gen_shuffle(const GenOptions& o) {
+  return rc::gen::exec([o] {
+    Case c;
+    c.property = "rect_grids.shuffle";
+    c.config = o.config;
+    c.shuffle = *rc::gen::inRange<int64_t>(1, 4);
+    c.height = c.shuffle * *rc::gen::inRange<int64_t>(1, 7);
+    c.width = c.shuffle * *rc::gen::inRange<int64_t>(1, 7);
+    c.batch = *rc::gen::inRange<int64_t>(1, 3);
+    c.seed = draw_seed();
+    return c;
+  });
+}
+
+Outcome run_shuffle(const Case& c) {
+  Outcome o;
+  const int64_t B = c.batch, hp = c.height, wp = c.width, s = c.shuffle, C = 1 + static_cast<int64_t>(c.seed % 3);
+  const int64_t gh = hp / s, gw = wp / s;
+  const torch::Tensor x = torch::arange(B * hp * wp * C, torch::kFloat).view({B, hp * wp, C});
+  const torch::Tensor y = vision::pixel_shuffle_2d(x, hp, wp, s);
+  const std::string grid = size_str(hp, wp) + " s=" + std::to_string(s);
+  const bool shape_ok = y.dim() == 3 && y.size(0) == B && y.size(1) == gh * gw && y.size(2) == s * s * C;
+  o.require(shape_ok, "shuffled shape", "exact",
+            grid + ": got " + c10::str(y.sizes()) + ", want [" + std::to_string(B) + ", " +
+                std::to_string(gh * gw) + ", " + std::to_string(s * s * C) + "]");
+  if (!shape_ok) return o;
+  // V3: out[b, i·Gw+j, (dy·s+dx)·C+c] = in[b, (i·s+dy)·Wp + (j·s+dx), c].
+  torch::Tensor want = torch::empty_like(y);
+  auto a = x.accessor<float, 3>();
+  auto w = want.accessor<float, 3>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < gh; ++i)
+      for (int64_t j = 0; j < gw; ++j)
+        for (int64_t dy = 0; dy < s; ++dy)
+          for (int64_t dx = 0; dx < s; ++dx)
+            for (int64_t ch = 0; ch < C; ++ch)
+              w[b][i * gw + j][(dy * s + dx) * C + ch] = a[b][(i * s + dy) * wp + (j * s + dx)][ch];
+  o.require(torch::equal(y, want), "V3 index map", "exact", grid + ": " + worst_element(y, want));
+  const torch::Tensor back = vision::pixel_unshuffle_2d(y, hp, wp, s);
+  o.require(torch::equal(back, x), "unshuffle round-trip", "exact", grid + ": " + worst_element(back, x));
+  if (s > 1) {
+    bool typed = false;
+    std::string got = "no error";
+    try {
+      vision::pixel_shuffle_2d(torch::zeros({B, (hp + 1) * wp, C}), hp + 1, wp, s);
+    } catch (const ShapeError& e) {
+      typed = std::string(e.what()).find(std::to_string(hp + 1)) != std::string::npos;
+      got = e.what();
+    } catch (const std::exception& e) {
+      got = describe_exception(e);
+    }
+    o.require(typed, "grid not divisible by s is a ShapeError naming it", "error",
+              size_str(hp + 1, wp) + " s=" + std::to_string(s) + ": " + got);
+  }
+  return o;
+}
+
+// --- rect_grids.position_interpolation -------------------------------------------------------------------------
+// Case fields: height/width = the patch grid (hp, wp); backbone dinov2-hf | dinov2-meta; policy.
+rc::Gen<Case> gen_position(const GenOptions& o) {
+  return rc::gen::exec([o] {
+    Case c;
+    c.property = "rect_grids.position_interpolation";
+    c.config = o.config;
+    c.backbone = *rc::gen::element<std::string>("dinov2-hf", "dinov2-meta");
+    c.policy = draw_policy(o);
+    c.height = *rc::gen::inRange<int64_t>(1, 46);
+    c.width = *rc::gen::inRange<int64_t>(1, 46);
+    c.seed = draw_seed();
+    return c;
+  });
+}
+
+Outcome run_position(const Case& c) {
+  Outcome o;
+  const PrecisionPolicy policy = PrecisionPolicy::parse(c.policy);
+  model::AmtModel& m = case_model(c, policy);
+  auto* dino = dynamic_cast<model::Dinov2*>(m->encoder->backbone.get());
+  if (!dino) throw ConfigError("rect_grids.position_interpolation: the case's backbone is not DINOv2");
+  const model::VitConfig& vc = dino->config();
+  const int64_t M = vc.pos_table_side(), D = vc.hidden_size, hp = c.height, wp = c.width;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor got = dino->embeddings->position_embedding(hp, wp, policy);
+  // Reference: the policy's own table values, resampled in fp64 by the documented rule (hf: explicit size;
+  // meta: scale factors (n + offset)/M, used as given). The native grid takes the table untouched.
+  const torch::Tensor stored = dino->embeddings->position_embeddings.to(torch::kDouble);
+  torch::Tensor want = stored;
+  if (!(hp == M && wp == M)) {
+    const torch::Tensor table = stored.narrow(1, 1, M * M).reshape({1, M, M, D}).permute({0, 3, 1, 2});
+    namespace F = torch::nn::functional;
+    auto opt = F::InterpolateFuncOptions().mode(torch::kBicubic).align_corners(false);
+    if (vc.pos_interp == model::PosInterp::kMeta) {
+      opt.scale_factor(std::vector<double>{(hp + vc.interpolate_offset) / M, (wp + vc.interpolate_offset) / M})
+          .recompute_scale_factor(false);
+    } else {
+      opt.size(std::vector<int64_t>{hp, wp});
+    }
+    const torch::Tensor r = F::interpolate(table, opt).permute({0, 2, 3, 1}).reshape({1, hp * wp, D});
+    want = torch::cat({stored.narrow(1, 0, 1), r}, 1);
+  }
+  o.require(got.sizes() == want.sizes(), "position embedding shape", "exact",
+            "got " + c10::str(got.sizes()) + ", want " + c10::str(want.sizes()));
+  if (got.sizes() != want.sizes()) return o;
+  const Measure l2 = rel_l2(got, want);
+  o.budget_check("position embedding " + size_str(hp, wp), "position_interp_rel_l2", c.policy, l2.value,
+                 l2.detail);
+  return o;
+}
+
+// --- rect_grids.model ----------------------------------------------------------------------------------------
+// Case fields: height/width = the source image before DynamicResize (the config's max side, upscaling on).
+rc::Gen<Case> gen_model(const GenOptions& o) {
+  return rc::gen::exec([o] {
+    Case c;
+    c.property = "rect_grids.model";
+    c.config = o.config;
+    c.backbone = *rc::gen::elementOf(backbone_variants());
+    c.shuffle = *rc::gen::element<int64_t>(1, 2);
+    c.policy = draw_low_precision_policy(o);
+    c.height = *rc::gen::inRange<int64_t>(8, 1201);
+    c.width = *rc::gen::inRange<int64_t>(8, 1201);
+    c.image_dtype = torch::kByte;
+    c.seed = draw_seed();
+    return c;
+  });
+}
+
+struct Resized {
+  vision::ImageSize size;
+  vision::ImageGrid grid;
+  torch::Tensor K;  // [1,3,3] fp64, rescaled
+  vision::Intrinsics K0;
+};
+Resized resize_case(const Case& c) {
+  const model::AmtConfig cfg = case_config(c);
+  const int64_t q = cfg.backbone.patch_size * c.shuffle;
+  const vision::ImageSize src{c.height, c.width};
+  Resized r;
+  r.size = vision::DynamicResize(q, cfg.max_side, true).target_size(src);
+  r.grid = vision::make_image_grid(r.size, cfg.backbone.patch_size, c.shuffle);
+  const double f = 1.2 * std::max(c.height, c.width);
+  r.K0 = {f, f, (c.width - 1) / 2.0, (c.height - 1) / 2.0, 0.0};
+  r.K = vision::rescale_intrinsics(vision::intrinsics_matrix(r.K0), src, r.size).unsqueeze(0);
+  return r;
+}
+
+Outcome run_model_grid(const Case& c) {
+  Outcome o;
+  const PrecisionPolicy policy = PrecisionPolicy::parse(c.policy);
+  const Resized r = resize_case(c);
+  Case sized = c;
+  sized.height = r.size.height;
+  sized.width = r.size.width;
+  TensorMap batch = make_case_batch(sized);
+  batch["K"] = r.K.to(torch::kFloat);
+  const ModelRun run = run_model(c, batch, policy);
+  const std::string grid = r.grid.str();
+  o.require(run.probes.at("backbone.patch").size(1) == r.grid.patch_tokens(), "backbone tokens = Hp·Wp",
+            "exact", grid + ": got " + c10::str(run.probes.at("backbone.patch").sizes()));
+  if (c.shuffle > 1) {
+    o.require(run.probes.at("projector.memory").size(1) == r.grid.tokens(), "projector tokens = Gh·Gw", "exact",
+              grid + ": got " + c10::str(run.probes.at("projector.memory").sizes()));
+  }
+  for (const auto& [name, t] : run.outputs) {
+    o.require(torch::isfinite(t.to(torch::kFloat)).all().item<bool>(), name + " finite", "exact",
+              name + " has NaN/Inf on " + grid);
+  }
+  return o;
+}
+
+// --- rect_grids.refinement_cell ---------------------------------------------------------------------------------
+// Case fields: height/width = the source image; seed picks the cell and the depth.
+rc::Gen<Case> gen_cell(const GenOptions& o) {
+  return rc::gen::exec([o] {
+    Case c = *gen_model(o);
+    c.property = "rect_grids.refinement_cell";
+    return c;
+  });
+}
+
+Outcome run_cell(const Case& c) {
+  Outcome o;
+  const PrecisionPolicy policy = PrecisionPolicy::parse(c.policy);
+  const Resized r = resize_case(c);
+  const int64_t patch = r.grid.patch, hp = r.grid.hp, wp = r.grid.wp;
+  at::Generator gen = at::detail::createCPUGenerator(c.seed);
+  const int64_t i = torch::randint(0, hp, {1}, gen).item<int64_t>();
+  const int64_t j = torch::randint(0, wp, {1}, gen).item<int64_t>();
+  const double z = 0.3 + torch::rand({1}, gen, torch::kDouble).item<double>();
+  // The centre of cell (i, j) in the resized image, mapped back to the source image by the pixel-centre rule,
+  // back-projected with the source K to depth z.
+  const double u1 = (j + 0.5) * patch - 0.5, v1 = (i + 0.5) * patch - 0.5;
+  const double sx = static_cast<double>(r.size.width) / c.width, sy = static_cast<double>(r.size.height) / c.height;
+  const double u0 = (u1 + 0.5) / sx - 0.5, v0 = (v1 + 0.5) / sy - 0.5;
+  const torch::Tensor X = torch::tensor({(u0 - r.K0.cx) / r.K0.fx * z, (v0 - r.K0.cy) / r.K0.fy * z, z},
+                                        torch::kDouble)
+                              .view({1, 1, 3});
+  // A feature map whose channels are the cell's row and column.
+  const torch::Tensor rows = torch::arange(hp, torch::kDouble).view({hp, 1}).expand({hp, wp});
+  const torch::Tensor cols = torch::arange(wp, torch::kDouble).view({1, wp}).expand({hp, wp});
+  const torch::Tensor fmap = precision::to_activation(torch::stack({rows, cols}).unsqueeze(0), policy);
+  const torch::Tensor sampled =
+      model::sample_at_points(fmap, precision::to_output(X, policy),
+                              precision::to_island(r.K, precision::Island::kCameraProjection, policy),
+                              torch::Tensor(), r.size, 0.1, policy);
+  const torch::Tensor want = torch::tensor({static_cast<double>(i), static_cast<double>(j)}, torch::kDouble);
+  const Measure m = point_error(sampled.view({2}), want, 1.0);
+  o.budget_check("cell (" + std::to_string(i) + ", " + std::to_string(j) + ") of " + r.grid.str(),
+                 "refinement_cell", c.policy, m.value, m.detail);
+  return o;
+}
+}  // namespace
+
+std::vector<Property> rect_grid_properties() {
+  return {
+      {"rect_grids.resize", "rect_grids",
+       "DynamicResize on any source size: multiples of q, within max_side, aspect and orientation kept, no "
+       "growth without allow_upscale; K follows the pixel-centre rule",
+       {"exact", "resize_k_px"},
+       {"vision.resize_square", "vision.resize_upstream_no_upscale"},
+       200,
+       gen_resize,
+       run_resize},
+      {"rect_grids.shuffle", "rect_grids",
+       "pixel_shuffle_2d equals the V3 index map element by element on rectangular grids, unshuffle inverts "
+       "it, a grid not divisible by s is a ShapeError naming the numbers",
+       {"exact", "error"},
+       {"vision.shuffle_square_only"},
+       60,
+       gen_shuffle,
+       run_shuffle},
+      {"rect_grids.position_interpolation", "rect_grids",
+       "the DINOv2 position embedding for any hp×wp grid (hf and meta modes) vs the same bicubic resampling of "
+       "the same table in fp64",
+       {"position_interp_rel_l2"},
+       {"island.position_interpolation_compute_dtype"},
+       30,
+       gen_position,
+       run_position},
+      {"rect_grids.model", "rect_grids",
+       "a source image of any size, resized by DynamicResize, through AmtModel: Hp·Wp backbone tokens, Gh·Gw "
+       "projector tokens, finite outputs",
+       {"exact"},
+       {},
+       8,
+       gen_model,
+       run_model_grid},
+      {"rect_grids.refinement_cell", "rect_grids",
+       "a 3-D point at the centre of patch cell (i, j) of the resized image, projected with the rescaled K, "
+       "samples cell (i, j) of the refinement's feature map",
+       {"refinement_cell"},
+       {},
+       60,
+       gen_cell,
+       run_cell},
+  };
+}
+
+}  // namespace amt::conformance

@@ -1,0 +1,68 @@
+// FP32 vs the golden store (label `golden`): every manifest case re-run from its stored inputs and compared
+// tensor by tensor with its stored tolerance, the file and weights hashes, and the 10-step trajectory. A
+// changed output fails with the worst element named (compare_close's message).
+#include <gtest/gtest.h>
+
+#include "conformance/lib/golden_store.hpp"
+#include "reference/core/error.hpp"
+#include <filesystem>
+
+#include "reference/io/safetensors.hpp"
+#include "reference/io/sha256.hpp"
+
+namespace amt::conformance {
+namespace {
+
+std::string golden_dir_or_skip() {
+  try {
+    return find_golden_dir();
+  } catch (const amt::Error&) {
+    return "";
+  }
+}
+
+TEST(Golden, EveryCaseMatchesItsStoredOutputs) {
+  const std::string dir = golden_dir_or_skip();
+  ASSERT_FALSE(dir.empty()) << "no golden store (golden/manifest.json); run amt_golden generate";
+  const nlohmann::json manifest = read_golden_manifest(dir);
+  ASSERT_EQ(manifest.at("cases").size(), golden_specs().size()) << "the manifest lists other cases than "
+                                                                     "golden_specs(): regenerate";
+  for (const auto& e : manifest.at("cases")) {
+    const std::string id = e.at("id").get<std::string>();
+    const Outcome o = verify_golden_case(dir, manifest, id);
+    for (const Check& c : o.checks) EXPECT_TRUE(c.ok()) << id << ": " << c.line();
+  }
+}
+
+TEST(Golden, TrainingTrajectoryMatches) {
+  const std::string dir = golden_dir_or_skip();
+  ASSERT_FALSE(dir.empty()) << "no golden store (golden/manifest.json); run amt_golden generate";
+  const Outcome o = verify_golden_trajectory(read_golden_manifest(dir));
+  for (const Check& c : o.checks) EXPECT_TRUE(c.ok()) << c.line();
+}
+
+// The check can fail: a golden whose stored hand_joints differ by 0.5 mm from what the model computes (the
+// file rewritten, its hash updated so only the values differ) fails on that tensor, naming the worst element.
+TEST(Golden, AChangedOutputFailsNamingTheWorstElement) {
+  const std::string dir = golden_dir_or_skip();
+  ASSERT_FALSE(dir.empty()) << "no golden store";
+  nlohmann::json manifest = read_golden_manifest(dir);
+  nlohmann::json& entry = manifest.at("cases").at(0);
+  const std::string id = entry.at("id").get<std::string>();
+  const io::Safetensors file = io::read_safetensors(dir + "/" + entry.at("file").get<std::string>());
+  std::map<std::string, torch::Tensor> tensors = file.tensors;
+  tensors["outputs/hand_joints"] = tensors["outputs/hand_joints"].clone();
+  tensors["outputs/hand_joints"][0][7][1] += 5e-4;
+  const std::string tmp = ::testing::TempDir() + "/amt_golden_changed";
+  std::filesystem::create_directories(tmp + "/cases");
+  io::write_safetensors(tmp + "/" + entry.at("file").get<std::string>(), tensors, file.metadata);
+  entry["sha256"] = io::sha256_file(tmp + "/" + entry.at("file").get<std::string>());
+  const Outcome o = verify_golden_case(tmp, manifest, id);
+  ASSERT_FALSE(o.ok());
+  const Check* f = o.first_failure();
+  EXPECT_EQ(f->name, "outputs/hand_joints") << f->line();
+  EXPECT_NE(f->detail.find("(0, 7, 1)"), std::string::npos) << f->detail;
+}
+
+}  // namespace
+}  // namespace amt::conformance

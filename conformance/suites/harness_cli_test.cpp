@@ -1,0 +1,94 @@
+// The harness as a user runs it: `amt_conformance --fuzz` with a fault injected fails, writes a replay file
+// and names it; `amt_conformance --replay` on that file fails the same way; without the fault both pass.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+};
+
+CliRun run_cli(const std::string& args) {
+  const char* bin = std::getenv("AMT_CONFORMANCE_BIN");
+  if (!bin) return {-1, "AMT_CONFORMANCE_BIN is not set (ctest sets it)"};
+  CliRun r;
+  FILE* p = popen((std::string(bin) + " " + args + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf;
+  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const std::string d = ::testing::TempDir() + "/" + name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+TEST(HarnessCli, CameraFaultIsCaughtWrittenToAReplayFileAndReplayed) {
+  const std::string dir = fresh_dir("amt_cli_camera_fault");
+  const CliRun fuzz = run_cli("--fuzz --cases 30 --filter '^dtype_mix.boundary$' --inject-fault boundary.camera_dtype "
+                       "--report-dir " + dir);
+  ASSERT_EQ(fuzz.code, 1) << fuzz.out;
+  EXPECT_NE(fuzz.out.find("fuzz: "), std::string::npos) << fuzz.out;
+  EXPECT_NE(fuzz.out.find(" 1 failed in "), std::string::npos) << fuzz.out;
+  EXPECT_NE(fuzz.out.find("K dtype after the boundary"), std::string::npos) << fuzz.out;
+  EXPECT_NE(fuzz.out.find("reproduce: RC_PARAMS="), std::string::npos) << fuzz.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(fuzz.out, m, std::regex("replay file: (\\S+)"))) << fuzz.out;
+  const std::string replay = m[1];
+  ASSERT_TRUE(std::filesystem::exists(replay)) << replay;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/fuzz-report.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/fuzz-report.md"));
+
+  const CliRun again = run_cli("--replay " + replay);
+  EXPECT_EQ(again.code, 1) << again.out;
+  EXPECT_NE(again.out.find("reproduces the recorded failure"), std::string::npos) << again.out;
+}
+
+TEST(HarnessCli, WithoutTheFaultTheSameRunPasses) {
+  const std::string dir = fresh_dir("amt_cli_no_fault");
+  const CliRun fuzz = run_cli("--fuzz --cases 30 --filter '^dtype_mix.boundary$' --report-dir " + dir);
+  EXPECT_EQ(fuzz.code, 0) << fuzz.out;
+  EXPECT_NE(fuzz.out.find(" 0 failed in "), std::string::npos) << fuzz.out;
+}
+
+TEST(HarnessCli, BadOptionsAndFilesGetOneLineErrors) {
+  const CliRun unknown = run_cli("--fuzz --cases 1 --inject-fault no.such.fault");
+  EXPECT_EQ(unknown.code, 2) << unknown.out;
+  EXPECT_NE(unknown.out.find("unknown fault switch 'no.such.fault'"), std::string::npos) << unknown.out;
+  const CliRun filter = run_cli("--fuzz --cases 1 --filter nothing-matches-this");
+  EXPECT_EQ(filter.code, 2) << filter.out;
+  EXPECT_NE(filter.out.find("matches no property"), std::string::npos) << filter.out;
+  const std::string bad = ::testing::TempDir() + "/amt_bad_replay.json";
+  std::FILE* f = std::fopen(bad.c_str(), "w");
+  std::fputs("{\"format\": \"amt-replay-1\", \"case\": {\"property\": 3}}", f);
+  std::fclose(f);
+  const CliRun replay = run_cli("--replay " + bad);
+  EXPECT_EQ(replay.code, 2) << replay.out;
+  EXPECT_NE(replay.out.find(bad), std::string::npos) << replay.out;
+  EXPECT_NE(replay.out.find("[property]"), std::string::npos) << replay.out;
+  EXPECT_EQ(std::count(replay.out.begin(), replay.out.end(), '\n'), 1) << replay.out;
+}
+
+TEST(HarnessCli, ListNamesEveryPropertyWithItsBudgets) {
+  const CliRun list = run_cli("--list");
+  EXPECT_EQ(list.code, 0) << list.out;
+  for (const char* p : {"dtype_mix.forward", "rect_grids.shuffle", "dummy.zero_loss_zero_grad",
+                        "batch_invariance.buckets", "golden.fp32"}) {
+    EXPECT_NE(list.out.find(p), std::string::npos) << p;
+  }
+  EXPECT_NE(list.out.find("budget joints_mm@bf16-pure"), std::string::npos) << list.out;
+}
+
+}  // namespace

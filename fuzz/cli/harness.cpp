@@ -1,0 +1,187 @@
+#include "fuzz/cli/harness.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "conformance/lib/budgets.hpp"
+#include "conformance/lib/fuzz_runner.hpp"
+#include "reference/core/error.hpp"
+#include "reference/precision/faults.hpp"
+
+namespace amt::cli {
+
+namespace {
+namespace fs = std::filesystem;
+using namespace amt::conformance;
+
+struct HarnessOptions {
+  bool fuzz = false, list = false, quick = false;
+  std::string replay;
+  double time_s = 0.0;
+  int64_t cases = 0;
+  uint64_t seed = 0;
+  std::string filter, config = "tiny", policy, report_dir = ".", reproduce, json, md;
+  std::vector<std::string> faults;
+};
+
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  if (!out) throw IoError(path, "cannot write the report");
+  out << text;
+  if (!out) throw IoError(path, "write failed");
+}
+
+// Faults named on the command line, switched on for the whole run (unknown names: amt::ConfigError).
+void inject(const std::vector<std::string>& faults) {
+  for (const std::string& f : faults) set_fault(f, true);
+}
+
+int run_list() {
+  for (const Property& p : property_table()) {
+    std::cout << p.name << "  [" << p.family << ", quick " << p.quick_cases << " cases]\n  " << p.description << "\n";
+    for (const std::string& q : p.budgets) {
+      for (const Budget& b : budget_table()) {
+        if (b.quantity == q) {
+          std::cout << "    budget " << b.quantity << "@" << b.policy << " = " << num(b.limit) << " " << b.unit
+                    << "  (" << b.reason << ")\n";
+        }
+      }
+    }
+    if (!p.catches.empty()) {
+      std::cout << "    catches:";
+      for (const auto& f : p.catches) std::cout << " " << f;
+      std::cout << "\n";
+    }
+  }
+  std::cout << property_table().size() << " properties\n";
+  return 0;
+}
+
+int run_fuzz_mode(const HarnessOptions& h) {
+  inject(h.faults);
+  fs::create_directories(h.report_dir);
+  FuzzOptions o;
+  o.time_s = h.time_s;
+  o.cases = h.cases;
+  o.quick = h.quick;
+  if (!o.quick && o.time_s <= 0.0 && o.cases <= 0) o.time_s = 60.0;
+  o.seed = h.seed;
+  o.filter = h.filter;
+  o.gen.config = h.config;
+  o.gen.policy = h.policy;
+  o.reproduce = h.reproduce;
+  o.report_dir = h.report_dir;
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  auto last_line = std::make_shared<double>(-1e9);
+  o.progress = [tty, last_line](const FuzzProgress& p) {
+    const std::string line = "fuzz: " + std::to_string(p.cases) + " cases (" + num(p.cases / std::max(p.seconds, 1e-9)) +
+                             "/s), " + std::to_string(p.failed) + " failed, " + num(p.seconds) + " s; closest to budget: " +
+                             (p.worst.empty() ? "-" : p.worst);
+    if (tty) {
+      std::cerr << "\r\033[K" << line << std::flush;
+    } else if (p.seconds - *last_line >= 10.0) {
+      std::cerr << line << "\n";
+      *last_line = p.seconds;
+    }
+  };
+  std::cout << "fuzz: config " << h.config << ", policy " << (h.policy.empty() ? "any" : h.policy) << ", seed "
+            << h.seed << (h.quick ? ", quick profile" : "") << ", faults: "
+            << (h.faults.empty() ? std::string("none") : [&] {
+                 std::string s;
+                 for (const auto& f : h.faults) s += (s.empty() ? "" : ", ") + f;
+                 return s;
+               }())
+            << "\n";
+  const FuzzReport r = run_fuzz(o);
+  if (tty) std::cerr << "\n";
+  for (const PropertyReport& p : r.properties) {
+    std::cout << (p.failed ? "FAILED  " : "passed  ") << p.name << ": " << p.cases << " cases";
+    for (const QuantityStat& s : p.stats) {
+      std::cout << "; " << s.quantity << "@" << s.policy << " worst " << num(s.worst) << " / " << num(s.limit)
+                << (s.unit.empty() ? "" : " " + s.unit);
+    }
+    std::cout << "\n";
+  }
+  for (const PropertyReport& p : r.properties) {
+    if (p.failed) std::cout << "\n" << p.message();
+  }
+  const std::string json = h.json.empty() ? h.report_dir + "/fuzz-report.json" : h.json;
+  const std::string md = h.md.empty() ? h.report_dir + "/fuzz-report.md" : h.md;
+  write_text(json, report_json(r).dump(2) + "\n");
+  write_text(md, report_markdown(r));
+  std::cout << "reports: " << json << ", " << md << "\n";
+  std::cout << "fuzz: " << r.cases << " cases, " << r.failed << " failed in " << num(r.seconds) << " s\n";
+  return r.failed == 0 ? 0 : 1;
+}
+
+int run_replay_mode(const HarnessOptions& h) {
+  const Replay rp = read_replay_file(h.replay);
+  inject(rp.faults);
+  inject(h.faults);
+  std::cout << "replay: " << describe(rp.c) << "\n";
+  if (!rp.faults.empty()) {
+    std::cout << "replay: faults on:";
+    for (const auto& f : rp.faults) std::cout << " " << f;
+    std::cout << "\n";
+  }
+  const Outcome o = run_case(rp.c);
+  for (const Check& c : o.checks) {
+    if (!c.ok()) std::cout << "  FAILED " << c.line() << "\n";
+  }
+  if (o.ok()) {
+    std::cout << "replay: passed (" << o.checks.size() << " checks); the recorded failure did not reproduce: "
+              << rp.failure << "\n";
+    return 0;
+  }
+  const std::string line = o.first_failure()->line();
+  const std::string name = o.first_failure()->name;
+  const bool same = rp.failure.rfind(name + " ", 0) == 0;
+  std::cout << "replay: FAILED: " << line << "\n"
+            << "replay: " << (same ? "reproduces the recorded failure" : "fails differently from the recorded: " + rp.failure)
+            << "\n";
+  return 1;
+}
+}  // namespace
+
+std::function<int()> add_harness_options(CLI::App& app) {
+  auto h = std::make_shared<HarnessOptions>();
+  app.add_flag("--fuzz", h->fuzz, "fuzz the properties (time or case budget; default --time 60)");
+  app.add_option("--replay", h->replay, "re-run the case of a replay file written by a failing --fuzz")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--list", h->list, "list the properties, their budgets and the faults they catch");
+  app.add_option("--time", h->time_s, "fuzz: seconds to run (new rounds stop starting after it)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--cases", h->cases, "fuzz: cases to run in all")->check(CLI::PositiveNumber);
+  app.add_flag("--quick", h->quick, "fuzz: one round of each property's quick profile (as ctest)");
+  app.add_option("--seed", h->seed, "fuzz: base seed (runs are repeatable)")->capture_default_str();
+  app.add_option("--filter", h->filter, "fuzz: regex over property names (see --list)");
+  app.add_option("--config", h->config, "fuzz: model config (configs/NAME.yaml)")->capture_default_str();
+  app.add_option("--policy", h->policy, "fuzz: fix the precision policy (default: every policy)")
+      ->check(CLI::IsMember({"fp32", "bf16-autocast", "bf16-pure", "fp64"}));
+  app.add_option("--inject-fault", h->faults, "switch a catalogue fault on for the run (repeatable)");
+  app.add_option("--report-dir", h->report_dir, "where reports and replay files go")->capture_default_str();
+  app.add_option("--reproduce", h->reproduce, "fuzz: a reproduce string from a failure report");
+  app.add_option("--json", h->json, "fuzz: JSON report path (default REPORT_DIR/fuzz-report.json)");
+  app.add_option("--md", h->md, "fuzz: Markdown report path (default REPORT_DIR/fuzz-report.md)");
+  return [h]() -> int {
+    if (h->list) return run_list();
+    if (!h->replay.empty()) return run_replay_mode(*h);
+    if (h->fuzz || h->quick) return run_fuzz_mode(*h);
+    return -1;
+  };
+}
+
+}  // namespace amt::cli

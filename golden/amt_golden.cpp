@@ -1,0 +1,10 @@
+// amt_golden: writes (`generate`) and checks (`verify`) the golden FP32 store. Same as `amt_conformance golden`.
+#include "fuzz/cli/run_tool.hpp"
+#include "golden/golden_cli.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"amt_golden: the golden FP32 store (golden/manifest.json, golden/cases/)"};
+  const auto run = amt::golden::add_golden_commands(app);
+  CLI11_PARSE(app, argc, argv);
+  return amt::cli::run_reporting_errors("amt_golden", run);
+}
