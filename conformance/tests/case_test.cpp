@@ -70,7 +70,7 @@ TEST(Case, BatchIsDeterministicAndHasTheCaseDtypes) {
 
 // The task-unit measures are exact on dyadic cases.
 TEST(Measures, PointErrorIsTheLargestEuclideanDistance) {
-  const torch::Tensor want = torch::zeros({1, 2, 3});
+  const torch::Tensor want = torch::zeros({1, 2, 3}, torch::kDouble);
   torch::Tensor got = want.clone();
   got[0][1][0] = 0.003;
   got[0][1][1] = 0.004;  // 5 mm
