@@ -1,4 +1,5 @@
-// amt_golden: writes (`generate`) and checks (`verify`) the golden FP32 store. Same as `amt_conformance golden`.
+// amt_golden: writes (`generate`) and checks (`verify`) the golden FP32 store. Same as `amt_conformance
+// golden`.
 #include "fuzz/cli/run_tool.hpp"
 #include "golden/golden_cli.hpp"
 

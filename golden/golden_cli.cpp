@@ -10,11 +10,13 @@ namespace amt::golden {
 std::function<int()> add_golden_commands(CLI::App& app) {
   app.require_subcommand(1);
   auto dir = std::make_shared<std::string>();
-  CLI::App* gen = app.add_subcommand("generate", "Write golden/manifest.json and golden/cases/*.safetensors from "
-                                                 "FP32 runs, each checked against FP64 (deterministic)");
+  CLI::App* gen = app.add_subcommand("generate",
+                                     "Write golden/manifest.json and golden/cases/*.safetensors from "
+                                     "FP32 runs, each checked against FP64 (deterministic)");
   gen->add_option("--dir", *dir, "golden folder to write (default: the project's golden/)");
-  CLI::App* ver = app.add_subcommand("verify", "Check every golden file's sha256 and re-run every case and the "
-                                               "10-step trajectory against the stored tolerances");
+  CLI::App* ver = app.add_subcommand("verify",
+                                     "Check every golden file's sha256 and re-run every case and the "
+                                     "10-step trajectory against the stored tolerances");
   ver->add_option("--dir", *dir, "golden folder to check (default: the project's golden/)");
   return [gen, ver, dir]() -> int {
     if (gen->parsed()) {
@@ -40,7 +42,8 @@ std::function<int()> add_golden_commands(CLI::App& app) {
       }
       std::cout << "\n";
     }
-    std::cout << "golden verify: " << v.cases.size() - bad << "/" << v.cases.size() << " passed (" << in << ")\n";
+    std::cout << "golden verify: " << v.cases.size() - bad << "/" << v.cases.size() << " passed (" << in
+              << ")\n";
     return bad == 0 ? 0 : 1;
   };
 }

@@ -4,8 +4,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <ostream>
 #include <nlohmann/json.hpp>
+#include <ostream>
 
 #include "reference/core/error.hpp"
 

@@ -17,10 +17,10 @@ namespace amt::conformance {
 using TensorMap = std::map<std::string, torch::Tensor>;
 
 struct Case {
-  std::string property;            // the property table row this case belongs to
-  std::string config = "tiny";     // configs/NAME.yaml
+  std::string property;                // the property table row this case belongs to
+  std::string config = "tiny";         // configs/NAME.yaml
   std::string backbone = "dinov2-hf";  // dinov2-hf | dinov2-meta | dinov3 (the tiny preset of that family)
-  int64_t shuffle = 1;             // token projector factor (1 = off)
+  int64_t shuffle = 1;                 // token projector factor (1 = off)
   std::string policy = "fp32";
   torch::ScalarType image_dtype = torch::kFloat;  // kByte for uint8 images
   torch::ScalarType k_dtype = torch::kFloat;
@@ -28,10 +28,10 @@ struct Case {
   torch::ScalarType e_dtype = torch::kFloat;
   torch::ScalarType label_dtype = torch::kFloat;
   int64_t batch = 1;
-  int64_t height = 0, width = 0;   // model input (multiples of patch·shuffle), or a source size (resize)
-  int64_t max_side = 0;            // resize properties: DynamicResize max side
-  bool allow_upscale = true;       // resize properties: DynamicResize's allow_upscale
-  uint64_t seed = 0;               // every random tensor of the case
+  int64_t height = 0, width = 0;  // model input (multiples of patch·shuffle), or a source size (resize)
+  int64_t max_side = 0;           // resize properties: DynamicResize max side
+  bool allow_upscale = true;      // resize properties: DynamicResize's allow_upscale
+  uint64_t seed = 0;              // every random tensor of the case
 };
 
 // "u8", "f16", "bf16", "f32", "f64"; other dtypes throw amt::ConfigError.

@@ -27,7 +27,8 @@ model::AmtConfig build_case_config(const Case& c) {
       cfg.backbone = model::preset("dinov3-tiny");
     }
   } else {
-    throw ConfigError("case: unknown backbone variant '" + c.backbone + "' (known: dinov2-hf, dinov2-meta, dinov3)");
+    throw ConfigError("case: unknown backbone variant '" + c.backbone +
+                      "' (known: dinov2-hf, dinov2-meta, dinov3)");
   }
   cfg.token_shuffle = c.shuffle;
   cfg.name += "/" + c.backbone + (c.shuffle > 1 ? "/s" + std::to_string(c.shuffle) : "");

@@ -66,14 +66,15 @@ void record(std::map<std::string, QuantityStat>& stats, const Outcome& o, const 
 std::string PropertyReport::message() const {
   if (!failed) return name + ": passed " + std::to_string(cases) + " cases";
   const Check* f = outcome.first_failure();
-  std::string s = "property " + name + " FAILED after " + std::to_string(cases) + " passing case(s), shrunk in " +
-                  std::to_string(shrinks) + " step(s)\n";
+  std::string s = "property " + name + " FAILED after " + std::to_string(cases) +
+                  " passing case(s), shrunk in " + std::to_string(shrinks) + " step(s)\n";
   s += "  shrunk case: " + describe(shrunk) + "\n";
   s += "  seed: " + std::to_string(seed) + "\n";
   s += "  reproduce: RC_PARAMS=\"" + reproduce + "\"  (amt_conformance --fuzz --filter '^" + name +
        "$' --reproduce '" + reproduce + "')\n";
   s += "  failing check: " + (f ? f->line() : std::string("?")) + "\n";
-  if (!replay_file.empty()) s += "  replay file: " + replay_file + "  (amt_conformance --replay " + replay_file + ")\n";
+  if (!replay_file.empty())
+    s += "  replay file: " + replay_file + "  (amt_conformance --replay " + replay_file + ")\n";
   return s;
 }
 
@@ -135,8 +136,9 @@ PropertyReport check_property(const Property& property, int max_success, uint64_
   rc::detail::Error error;
   if (result.match(gave_up) || result.match(error)) {
     r.failed = true;
-    r.outcome.require(false, property.name, "error",
-                      "RapidCheck gave up: " + (result.match(gave_up) ? gave_up.description : error.description));
+    r.outcome.require(
+        false, property.name, "error",
+        "RapidCheck gave up: " + (result.match(gave_up) ? gave_up.description : error.description));
   }
   return r;
 }
@@ -194,8 +196,10 @@ FuzzReport run_fuzz(const FuzzOptions& o) {
         auto it = std::find_if(m.stats.begin(), m.stats.end(), [&](const QuantityStat& x) {
           return x.quantity == s.quantity && x.policy == s.policy;
         });
-        if (it == m.stats.end()) m.stats.push_back(s);
-        else if (s.worst > it->worst) *it = s;
+        if (it == m.stats.end())
+          m.stats.push_back(s);
+        else if (s.worst > it->worst)
+          *it = s;
       }
       if (r.failed) {
         m.failed = true;
@@ -221,7 +225,8 @@ FuzzReport run_fuzz(const FuzzOptions& o) {
             const double ratio = s.limit > 0 ? s.worst / s.limit : 0.0;
             if (ratio > closest) {
               closest = ratio;
-              pr.worst = s.quantity + "@" + s.policy + " " + num(s.worst) + " / " + num(s.limit) + " " + s.unit;
+              pr.worst =
+                  s.quantity + "@" + s.policy + " " + num(s.worst) + " / " + num(s.limit) + " " + s.unit;
             }
           }
         }
@@ -248,36 +253,41 @@ nlohmann::json report_json(const FuzzReport& r) {
                        {"tightest_passing_budget", s.worst},
                        {"where", s.where}});
     }
-    nlohmann::json j = {{"property", p.name},    {"cases", p.cases},     {"shrinks", p.shrinks},
-                        {"seconds", p.seconds},  {"failed", p.failed},   {"stats", stats}};
+    nlohmann::json j = {{"property", p.name},   {"cases", p.cases},   {"shrinks", p.shrinks},
+                        {"seconds", p.seconds}, {"failed", p.failed}, {"stats", stats}};
     if (p.failed) {
       const Check* f = p.outcome.first_failure();
-      j["failure"] = {{"case", case_to_json(p.shrunk)},
-                      {"case_line", describe(p.shrunk)},
-                      {"check", f ? f->line() : ""},
-                      {"seed", p.seed},
-                      {"reproduce", p.reproduce},
-                      {"replay_file", p.replay_file}};
+      j["failure"] = {{"case", case_to_json(p.shrunk)}, {"case_line", describe(p.shrunk)},
+                      {"check", f ? f->line() : ""},    {"seed", p.seed},
+                      {"reproduce", p.reproduce},       {"replay_file", p.replay_file}};
     }
     props.push_back(j);
   }
-  return {{"cases", r.cases},     {"failed", r.failed},  {"seconds", r.seconds}, {"seed", r.seed},
-          {"faults", r.faults},   {"config", r.gen.config},
-          {"policy", r.gen.policy.empty() ? "any" : r.gen.policy}, {"properties", props}};
+  return {{"cases", r.cases},
+          {"failed", r.failed},
+          {"seconds", r.seconds},
+          {"seed", r.seed},
+          {"faults", r.faults},
+          {"config", r.gen.config},
+          {"policy", r.gen.policy.empty() ? "any" : r.gen.policy},
+          {"properties", props}};
 }
 
 std::string report_markdown(const FuzzReport& r) {
   std::string s = "# amt_conformance --fuzz\n\n";
   s += "config `" + r.gen.config + "`, policy " + (r.gen.policy.empty() ? "any" : "`" + r.gen.policy + "`") +
        ", seed " + std::to_string(r.seed) + ", faults: " +
-       (r.faults.empty() ? std::string("none") : "`" + [&] {
-         std::string f;
-         for (const auto& x : r.faults) f += (f.empty() ? "" : "`, `") + x;
-         return f;
-       }() + "`") +
+       (r.faults.empty() ? std::string("none")
+                         : "`" +
+                               [&] {
+                                 std::string f;
+                                 for (const auto& x : r.faults) f += (f.empty() ? "" : "`, `") + x;
+                                 return f;
+                               }() +
+                               "`") +
        "\n\n";
-  s += "**" + std::to_string(r.cases) + " cases, " + std::to_string(r.failed) + " failed in " + num(r.seconds) +
-       " s**\n\n";
+  s += "**" + std::to_string(r.cases) + " cases, " + std::to_string(r.failed) + " failed in " +
+       num(r.seconds) + " s**\n\n";
   s += "| property | cases | result | quantity | worst seen | budget | tightest passing budget |\n";
   s += "|---|---|---|---|---|---|---|\n";
   for (const PropertyReport& p : r.properties) {
@@ -286,9 +296,9 @@ std::string report_markdown(const FuzzReport& r) {
       s += "| `" + p.name + "` | " + std::to_string(p.cases) + " | " + result + " | (structural) | | | |\n";
     }
     for (const QuantityStat& q : p.stats) {
-      s += "| `" + p.name + "` | " + std::to_string(p.cases) + " | " + result + " | " + q.quantity + "@" + q.policy +
-           " | " + num(q.worst) + " " + q.unit + " | " + num(q.limit) + " " + q.unit + " | " + num(q.worst) + " " +
-           q.unit + " |\n";
+      s += "| `" + p.name + "` | " + std::to_string(p.cases) + " | " + result + " | " + q.quantity + "@" +
+           q.policy + " | " + num(q.worst) + " " + q.unit + " | " + num(q.limit) + " " + q.unit + " | " +
+           num(q.worst) + " " + q.unit + " |\n";
     }
   }
   for (const PropertyReport& p : r.properties) {
@@ -301,12 +311,9 @@ std::string report_markdown(const FuzzReport& r) {
 void write_replay_file(const std::string& path, const PropertyReport& failure,
                        const std::vector<std::string>& faults) {
   const Check* f = failure.outcome.first_failure();
-  const nlohmann::json j = {{"format", "amt-replay-1"},
-                            {"case", case_to_json(failure.shrunk)},
-                            {"faults", faults},
-                            {"seed", failure.seed},
-                            {"reproduce", failure.reproduce},
-                            {"failure", f ? f->line() : ""}};
+  const nlohmann::json j = {
+      {"format", "amt-replay-1"}, {"case", case_to_json(failure.shrunk)}, {"faults", faults},
+      {"seed", failure.seed},     {"reproduce", failure.reproduce},       {"failure", f ? f->line() : ""}};
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
@@ -314,7 +321,8 @@ void write_replay_file(const std::string& path, const PropertyReport& failure,
     out << j.dump(2) << "\n";
     if (!out) throw IoError(path, "write failed");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(path, "cannot rename the replay file into place");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw IoError(path, "cannot rename the replay file into place");
 }
 
 Replay read_replay_file(const std::string& path) {

@@ -25,16 +25,16 @@ struct QuantityStat {
 
 struct PropertyReport {
   std::string name;
-  int64_t cases = 0;      // cases generated before any failure
-  int64_t shrinks = 0;    // further runs while shrinking a failure
+  int64_t cases = 0;    // cases generated before any failure
+  int64_t shrinks = 0;  // further runs while shrinking a failure
   double seconds = 0.0;
   std::vector<QuantityStat> stats;
   bool failed = false;
   // On failure:
-  Case shrunk;            // the minimal failing case
-  Outcome outcome;        // what it found
-  uint64_t seed = 0;      // the RapidCheck seed of the failing run
-  std::string reproduce;  // RapidCheck's configuration string that replays the failure (RC_PARAMS form)
+  Case shrunk;              // the minimal failing case
+  Outcome outcome;          // what it found
+  uint64_t seed = 0;        // the RapidCheck seed of the failing run
+  std::string reproduce;    // RapidCheck's configuration string that replays the failure (RC_PARAMS form)
   std::string replay_file;  // written by run_fuzz when a report dir is set
   // Multi-line: property, shrunk case, seed, reproduce string, failing check with its worst element.
   std::string message() const;
@@ -48,13 +48,13 @@ struct FuzzProgress {
 };
 
 struct FuzzOptions {
-  double time_s = 0.0;   // stop starting new rounds after this many seconds (0: no limit)
-  int64_t cases = 0;     // stop after this many cases in all (0: no limit)
-  bool quick = false;    // one round of each property's quick_cases (ctest, the gate)
+  double time_s = 0.0;  // stop starting new rounds after this many seconds (0: no limit)
+  int64_t cases = 0;    // stop after this many cases in all (0: no limit)
+  bool quick = false;   // one round of each property's quick_cases (ctest, the gate)
   uint64_t seed = 0;
-  std::string filter;    // ECMAScript regex; properties whose name it matches (search) run
+  std::string filter;  // ECMAScript regex; properties whose name it matches (search) run
   GenOptions gen;
-  std::string reproduce;  // a reproduce string from a report: replays that failure
+  std::string reproduce;   // a reproduce string from a report: replays that failure
   std::string report_dir;  // where replay files go ("" = none written)
   std::function<void(const FuzzProgress&)> progress;
 };

@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 using precision::PrecisionPolicy;
 
 namespace {
-Case golden_case(const std::string& config, const std::string& backbone, int64_t shuffle, int64_t B, int64_t H,
-                 int64_t W, bool with_e, uint64_t seed) {
+Case golden_case(const std::string& config, const std::string& backbone, int64_t shuffle, int64_t B,
+                 int64_t H, int64_t W, bool with_e, uint64_t seed) {
   Case c;
   c.property = "golden.fp32";
   c.config = config;
@@ -82,7 +82,8 @@ TensorMap run_golden(const Case& c, const TensorMap& batch, const std::string& p
   for (const auto& [k, v] : loss.terms) t["loss/" + k] = v.detach().contiguous();
   t["loss/total"] = loss.total.detach().contiguous();
   const auto params = m->named_parameters();
-  for (const std::string& name : gradient_names(*m)) t["grads/" + name] = params[name].grad().detach().clone();
+  for (const std::string& name : gradient_names(*m))
+    t["grads/" + name] = params[name].grad().detach().clone();
   m->zero_grad();
   return t;
 }
@@ -169,8 +170,8 @@ nlohmann::json generate_goldens(const std::string& dir, const GoldenLog& log) {
         if (r.value > worst_rel) worst_rel = r.value, worst_name = name;
         if (r.value > refuse) {
           throw ValueError("amt_golden: refusing to write case " + spec.id + ": " + name +
-                           " fp32 vs fp64 relative L2 " + std::to_string(r.value) + " > " + std::to_string(refuse) +
-                           " (golden_fp32_vs_fp64_rel); " + r.detail);
+                           " fp32 vs fp64 relative L2 " + std::to_string(r.value) + " > " +
+                           std::to_string(refuse) + " (golden_fp32_vs_fp64_rel); " + r.detail);
         }
       }
       tol[name] = {{"atol", std::max(floor, factor * m)}, {"fp32_vs_fp64_max_abs", m}};
@@ -178,33 +179,36 @@ nlohmann::json generate_goldens(const std::string& dir, const GoldenLog& log) {
     const std::string file = "cases/" + spec.id + ".safetensors";
     const std::string path = (fs::path(dir) / file).string();
     io::write_safetensors(path, f32,
-                          {{"id", spec.id}, {"policy", "fp32"}, {"generator_revision",
-                                                                   std::to_string(kGoldenGeneratorRevision)}});
-    cases.push_back({{"id", spec.id},
-                     {"description", spec.description},
-                     {"config", spec.c.config},
-                     {"policy", "fp32"},
-                     {"seed", spec.c.seed},
-                     {"case", case_to_json(spec.c)},
-                     {"input", describe(spec.c)},
-                     {"weights", "initialised from seed 0 (AmtModel + backbone), eval mode"},
-                     {"weights_sha256", case_weights_sha256(spec.c)},
-                     {"file", file},
-                     {"sha256", io::sha256_file(path)},
-                     {"bytes", fs::file_size(path)},
-                     {"fp32_vs_fp64_worst_rel_l2", worst_rel},
-                     {"fp32_vs_fp64_worst_output", worst_name},
-                     {"tolerance_reason", "atol per tensor = golden_factor (" + std::to_string(factor) +
-                                              ") × its measured fp32-vs-fp64 max abs, at least golden_floor (" +
-                                              std::to_string(floor) + "); rtol 0"},
-                     {"tolerances", tol}});
+                          {{"id", spec.id},
+                           {"policy", "fp32"},
+                           {"generator_revision", std::to_string(kGoldenGeneratorRevision)}});
+    cases.push_back(
+        {{"id", spec.id},
+         {"description", spec.description},
+         {"config", spec.c.config},
+         {"policy", "fp32"},
+         {"seed", spec.c.seed},
+         {"case", case_to_json(spec.c)},
+         {"input", describe(spec.c)},
+         {"weights", "initialised from seed 0 (AmtModel + backbone), eval mode"},
+         {"weights_sha256", case_weights_sha256(spec.c)},
+         {"file", file},
+         {"sha256", io::sha256_file(path)},
+         {"bytes", fs::file_size(path)},
+         {"fp32_vs_fp64_worst_rel_l2", worst_rel},
+         {"fp32_vs_fp64_worst_output", worst_name},
+         {"tolerance_reason", "atol per tensor = golden_factor (" + std::to_string(factor) +
+                                  ") × its measured fp32-vs-fp64 max abs, at least golden_floor (" +
+                                  std::to_string(floor) + "); rtol 0"},
+         {"tolerances", tol}});
     say(spec.id + ": " + std::to_string(f32.size()) + " tensors, fp32 vs fp64 worst rel L2 " +
         std::to_string(worst_rel) + " (" + worst_name + ")");
   }
   const GoldenSpec& traj = golden_specs().front();
   const std::vector<double> losses = golden_trajectory(traj.c, "fp32");
   const std::vector<double> losses64 = golden_trajectory(traj.c, "fp64");
-  say("trajectory (" + traj.id + "): " + std::to_string(losses.front()) + " → " + std::to_string(losses.back()));
+  say("trajectory (" + traj.id + "): " + std::to_string(losses.front()) + " → " +
+      std::to_string(losses.back()));
   nlohmann::json manifest = {
       {"format", "amt-golden-1"},
       {"generator_revision", kGoldenGeneratorRevision},
@@ -239,7 +243,8 @@ nlohmann::json read_golden_manifest(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(path, "", std::string("not JSON: ") + e.what());
   }
-  if (!j.is_object() || j.value("format", "") != "amt-golden-1") throw FormatError(path, "format", "not amt-golden-1");
+  if (!j.is_object() || j.value("format", "") != "amt-golden-1")
+    throw FormatError(path, "format", "not amt-golden-1");
   if (!j.contains("cases") || !j.at("cases").is_array()) throw FormatError(path, "cases", "missing");
   return j;
 }
@@ -282,7 +287,8 @@ Outcome verify_golden_case(const std::string& dir, const nlohmann::json& manifes
     o.require(r.ok, name, "exact", r.ok ? "" : r.message());
   }
   for (const auto& [name, t] : now) {
-    if (!file.has(name)) o.require(false, name, "exact", "produced by the model but not in the golden (regenerate)");
+    if (!file.has(name))
+      o.require(false, name, "exact", "produced by the model but not in the golden (regenerate)");
   }
   return o;
 }
@@ -299,7 +305,8 @@ Outcome verify_golden_trajectory(const nlohmann::json& manifest) {
   const std::vector<double> want = t.at("losses").get<std::vector<double>>();
   const std::vector<double> got = golden_trajectory(spec->c, "fp32", static_cast<int>(want.size()));
   for (size_t i = 0; i < want.size(); ++i) {
-    o.budget_check("trajectory step " + std::to_string(i), "trajectory_abs", "fp32", std::abs(got[i] - want[i]),
+    o.budget_check("trajectory step " + std::to_string(i), "trajectory_abs", "fp32",
+                   std::abs(got[i] - want[i]),
                    "got " + std::to_string(got[i]) + " want " + std::to_string(want[i]));
   }
   o.require(got.back() < got.front(), "trajectory loss decreases", "exact",

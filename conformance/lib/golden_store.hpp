@@ -1,11 +1,11 @@
 // The golden FP32 store (golden/): manifest.json and cases/<id>.safetensors (DESIGN.md §6, llm.c's
 // test_gpt2 idea). Each case holds its inputs (inputs/*), per-module probes (probes/*), every model output
-// (outputs/*), every loss term and the total (loss/*) and the gradients of a chosen set of parameters (grads/*),
-// all from an FP32 run (eval mode, weights from seed 0, nothing stored but their hash). The manifest gives per
-// case the config, policy, seed, input description, the stored tolerance of every tensor with its reason
-// (golden_factor × the measured fp32-vs-fp64 error, at least golden_floor), the sha256 of the file, the
-// LibTorch version, the generator revision and the weights hash; and a 10-step FP32 training-loss trajectory
-// on a fixed batch, as data. Generation is deterministic: two runs write byte-identical files.
+// (outputs/*), every loss term and the total (loss/*) and the gradients of a chosen set of parameters
+// (grads/*), all from an FP32 run (eval mode, weights from seed 0, nothing stored but their hash). The
+// manifest gives per case the config, policy, seed, input description, the stored tolerance of every tensor
+// with its reason (golden_factor × the measured fp32-vs-fp64 error, at least golden_floor), the sha256 of the
+// file, the LibTorch version, the generator revision and the weights hash; and a 10-step FP32 training-loss
+// trajectory on a fixed batch, as data. Generation is deterministic: two runs write byte-identical files.
 #pragma once
 #include <nlohmann/json.hpp>
 

@@ -94,10 +94,10 @@ Measure rotation_error_deg(const torch::Tensor& actual6d, const torch::Tensor& e
   const torch::Tensor tr = torch::matmul(Ra.transpose(-1, -2), Re).diagonal(0, -2, -1).sum(-1);
   torch::Tensor angle = torch::acos(((tr - 1.0) / 2.0).clamp(-1.0, 1.0)) * (180.0 / M_PI);
   // Gram–Schmidt amplifies an error in the 6-D vector by 1/sin of the angle between its two halves (and by
-  // 1/norm): an untrained head's nearly parallel or tiny halves would turn bf16 rounding into tens of degrees.
-  // Degrees are measured where the representation is well conditioned (sin ≥ 0.5 and both halves at least half
-  // the tensor's RMS half norm);
-  // the raw 6-D vector is checked by relative L2 everywhere (head_rel_l2).
+  // 1/norm): an untrained head's nearly parallel or tiny halves would turn bf16 rounding into tens of
+  // degrees. Degrees are measured where the representation is well conditioned (sin ≥ 0.5 and both halves at
+  // least half the tensor's RMS half norm); the raw 6-D vector is checked by relative L2 everywhere
+  // (head_rel_l2).
   const torch::Tensor a1 = e.narrow(-1, 0, 3), a2 = e.narrow(-1, 3, 3);
   const torch::Tensor n1 = a1.norm(2, -1), n2 = a2.norm(2, -1);
   const torch::Tensor sin = torch::linalg_cross(a1, a2, -1).norm(2, -1) / (n1 * n2).clamp_min(1e-30);
@@ -106,7 +106,8 @@ Measure rotation_error_deg(const torch::Tensor& actual6d, const torch::Tensor& e
   const int64_t kept = ok.sum().item<int64_t>(), all = ok.numel();
   angle = torch::where(ok, angle, torch::zeros_like(angle));
   return {angle.max().item<double>(), std::to_string(kept) + " of " + std::to_string(all) +
-                                          " rotations well conditioned; " + worst_element(actual6d, expected6d)};
+                                          " rotations well conditioned; " +
+                                          worst_element(actual6d, expected6d)};
 }
 
 Measure rel_l2(const torch::Tensor& actual, const torch::Tensor& expected) {

@@ -17,7 +17,7 @@ struct Check {
   double value = 0.0;    // measured (mismatch count for structural checks)
   double limit = 0.0;    // allowed
   std::string unit;
-  std::string detail;    // the worst element, NMSE, cosine; or what mismatched
+  std::string detail;  // the worst element, NMSE, cosine; or what mismatched
   bool ok() const { return value <= limit; }
   std::string line() const;  // "hand_joints 7.8 mm > 1.0 mm (joints_mm@bf16-pure); worst ..."
 };

@@ -1,7 +1,7 @@
 // The property table (ggml's test-backend-ops style): one row per property — its name, family (the suite
 // file that runs it), what it checks, the budgets it cites, the fault switches it is meant to catch, a
-// RapidCheck generator of cases (shapes, dtypes and a seed — never tensor elements) and the function that runs
-// one case on the real code (AmtModel, compute_losses, DynamicResize, the collator, ...).
+// RapidCheck generator of cases (shapes, dtypes and a seed — never tensor elements) and the function that
+// runs one case on the real code (AmtModel, compute_losses, DynamicResize, the collator, ...).
 //
 // Families: dtype_mix (P1, P5, errors vs the FP32 run in task units), rect_grids (V1–V3, position
 // interpolation vs FP64, refinement sampling), dummy_batches (V6–V7), batch_invariance (V4–V5), golden

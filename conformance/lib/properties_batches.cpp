@@ -7,7 +7,8 @@
 //                              every field stays with its image; collate keeps the order.
 //   batch_invariance.model     an image's outputs inside a batch equal its outputs alone (within the policy's
 //                              budget).
-//   batch_invariance.buckets   images of mixed sizes: encode_bucketed gives each image the tokens it gets alone;
+//   batch_invariance.buckets   images of mixed sizes: encode_bucketed gives each image the tokens it gets
+//   alone;
 //                              concat_image_tokens has Σ Gh·Gw rows and split_image_tokens inverts it.
 #include <torch/torch.h>
 
@@ -24,7 +25,8 @@ namespace amt::conformance {
 namespace {
 using precision::PrecisionPolicy;
 
-// --- dummy.zero_loss_zero_grad ---------------------------------------------------------------------------------
+// --- dummy.zero_loss_zero_grad
+// ---------------------------------------------------------------------------------
 rc::Gen<Case> gen_dummy(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -78,8 +80,9 @@ Outcome run_dummy(const Case& c) {
   return o;
 }
 
-// --- dummy.collator ----------------------------------------------------------------------------------------------
-// Case fields: batch = samples; seed → sizes, has_hand, which column is dropped (none for seed % 7 == 6), rank.
+// --- dummy.collator
+// ---------------------------------------------------------------------------------------------- Case fields:
+// batch = samples; seed → sizes, has_hand, which column is dropped (none for seed % 7 == 6), rank.
 rc::Gen<Case> gen_collator(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -106,7 +109,8 @@ Outcome run_collator(const Case& c) {
     cols["image"].push_back(torch::full({3, h, w}, static_cast<double>(i)));
     cols["grid"].push_back(torch::tensor({g.hp, g.wp, g.gh, g.gw}, torch::kLong));
     // K carries the sample's index in fx so every field can be traced back to its image.
-    cols["K"].push_back(torch::tensor({100.0 + i, 0.0, w / 2.0, 0.0, 100.0, h / 2.0, 0.0, 0.0, 1.0}).view({3, 3}));
+    cols["K"].push_back(
+        torch::tensor({100.0 + i, 0.0, w / 2.0, 0.0, 100.0, h / 2.0, 0.0, 0.0, 1.0}).view({3, 3}));
     cols["original_size"].push_back(torch::tensor({h, w}, torch::kLong));
     cols["scale"].push_back(torch::ones({2}, torch::kDouble));
     cols["has_hand"].push_back(torch::tensor(i % 3 != 2));
@@ -145,7 +149,8 @@ Outcome run_collator(const Case& c) {
                           x.has_hand;
     o.require(together, "sample " + std::to_string(x.id) + " keeps its fields", "exact",
               "after filter/shuffle/shard (rank " + std::to_string(rank) + " of " + std::to_string(world) +
-                  ") image tag " + std::to_string(tag) + ", K fx " + std::to_string(x.K[0][0].item<double>()));
+                  ") image tag " + std::to_string(tag) + ", K fx " +
+                  std::to_string(x.K[0][0].item<double>()));
   }
   const vision::Batch b = vision::collate(order);
   bool same_order = b.size() == static_cast<int64_t>(order.size());
@@ -154,7 +159,8 @@ Outcome run_collator(const Case& c) {
   return o;
 }
 
-// --- batch_invariance.model --------------------------------------------------------------------------------------
+// --- batch_invariance.model
+// --------------------------------------------------------------------------------------
 rc::Gen<Case> gen_invariance(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -187,9 +193,10 @@ Outcome run_invariance(const Case& c) {
   return o;
 }
 
-// --- batch_invariance.buckets ------------------------------------------------------------------------------------
-// Case fields: batch = images; height/width = the largest image; seed → each image's size (the first two
-// share one, so there is always a bucket of two).
+// --- batch_invariance.buckets
+// ------------------------------------------------------------------------------------ Case fields: batch =
+// images; height/width = the largest image; seed → each image's size (the first two share one, so there is
+// always a bucket of two).
 rc::Gen<Case> gen_buckets(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -214,8 +221,10 @@ Outcome run_buckets(const Case& c) {
   std::vector<torch::Tensor> images;
   std::vector<vision::ImageGrid> grids;
   for (int64_t i = 0; i < c.batch; ++i) {
-    const int64_t h = i == 1 ? images[0].size(1) : patch * torch::randint(1, c.height / patch + 1, {1}, gen).item<int64_t>();
-    const int64_t w = i == 1 ? images[0].size(2) : patch * torch::randint(1, c.width / patch + 1, {1}, gen).item<int64_t>();
+    const int64_t h = i == 1 ? images[0].size(1)
+                             : patch * torch::randint(1, c.height / patch + 1, {1}, gen).item<int64_t>();
+    const int64_t w =
+        i == 1 ? images[0].size(2) : patch * torch::randint(1, c.width / patch + 1, {1}, gen).item<int64_t>();
     images.push_back(precision::conform_image(torch::randn({3, h, w}, gen), policy));
     grids.push_back(vision::make_image_grid(h, w, patch, 1));
   }
@@ -238,8 +247,8 @@ Outcome run_buckets(const Case& c) {
               grids[i].str() + ": got " + c10::str(tokens[i].sizes()) + ", alone " + c10::str(alone.sizes()));
     if (!shape) continue;
     const Measure l2 = rel_l2(tokens[i], alone);
-    o.budget_check("image " + std::to_string(i) + " tokens (" + grids[i].str() + ")", "batch_invariance_rel_l2",
-                   c.policy, l2.value, l2.detail);
+    o.budget_check("image " + std::to_string(i) + " tokens (" + grids[i].str() + ")",
+                   "batch_invariance_rel_l2", c.policy, l2.value, l2.detail);
   }
   // V5: concatenation has exactly Σ Gh·Gw rows, in image order, and splits back exactly.
   int64_t rows = 0;
@@ -252,7 +261,8 @@ Outcome run_buckets(const Case& c) {
       const auto back = vision::split_image_tokens(cat, grids);
       bool same = back.size() == tokens.size();
       for (size_t i = 0; same && i < back.size(); ++i) same = torch::equal(back[i], tokens[i]);
-      o.require(same, "split_image_tokens inverts the concatenation", "exact", "a split image's tokens differ");
+      o.require(same, "split_image_tokens inverts the concatenation", "exact",
+                "a split image's tokens differ");
     }
   } catch (const std::exception& e) {
     o.require(false, "concat_image_tokens", "error", describe_exception(e));
@@ -263,15 +273,17 @@ Outcome run_buckets(const Case& c) {
 
 std::vector<Property> batch_properties() {
   return {
-      {"dummy.zero_loss_zero_grad", "dummy_batches",
+      {"dummy.zero_loss_zero_grad",
+       "dummy_batches",
        "the dummy batch through AmtModel + compute_losses + backward: the loss is exactly 0 and every "
        "gradient exactly 0, on every backbone, projector and policy",
        {"exact", "error"},
        {"vision.dummy_grid_1x1"},
-       8,
+       16,
        gen_dummy,
        run_dummy},
-      {"dummy.collator", "dummy_batches",
+      {"dummy.collator",
+       "dummy_batches",
        "column batches → samples: a missing per-image column is a ValueError naming it; every field stays "
        "with its image through filter, shuffle and shard; collate keeps the order",
        {"exact", "error"},
@@ -279,19 +291,21 @@ std::vector<Property> batch_properties() {
        40,
        gen_collator,
        run_collator},
-      {"batch_invariance.model", "batch_invariance",
+      {"batch_invariance.model",
+       "batch_invariance",
        "an image's joints, object positions and contact points inside a batch equal those it gets alone",
        {"batch_invariance_mm"},
        {},
-       6,
+       12,
        gen_invariance,
        run_invariance},
-      {"batch_invariance.buckets", "batch_invariance",
+      {"batch_invariance.buckets",
+       "batch_invariance",
        "images of mixed sizes: encode_bucketed gives each the backbone tokens it gets alone; the "
        "concatenation has Σ Gh·Gw rows and splits back exactly",
        {"batch_invariance_rel_l2", "exact"},
        {"vision.batch_pad_without_mask", "vision.concat_pad_tokens"},
-       12,
+       24,
        gen_buckets,
        run_buckets},
   };

@@ -174,7 +174,8 @@ Outcome run_backward(const Case& c) {
   // The whole model is live (unlike upstream): gradient reaches the backbone, every head and the refinement,
   // is finite, and is in the parameter dtype.
   const auto params = m->named_parameters();
-  for (const char* part : {"encoder.backbone.", "encoder.proj", "hand.", "objects.", "contacts.", "refinement."}) {
+  for (const char* part :
+       {"encoder.backbone.", "encoder.proj", "hand.", "objects.", "contacts.", "refinement."}) {
     bool reached = false;
     for (const auto& item : params) {
       if (item.key().rfind(part, 0) == 0 && item.value().grad().defined() &&
@@ -183,7 +184,8 @@ Outcome run_backward(const Case& c) {
         break;
       }
     }
-    o.require(reached, std::string("gradient reaches ") + part, "exact", "every gradient under it is zero or undefined");
+    o.require(reached, std::string("gradient reaches ") + part, "exact",
+              "every gradient under it is zero or undefined");
   }
   for (const auto& item : params) {
     const torch::Tensor g = item.value().grad();
@@ -216,16 +218,17 @@ std::vector<Property> dtype_mix_properties() {
        {"joints_mm", "object_position_mm", "contact_point_mm", "uv_px", "rotation_deg", "feature_rel_l2",
         "feature_cos_deficit", "head_rel_l2", "loss_rel"},
        {"boundary.image_dtype", "island.layer_norm_mixed", "island.grid_sample_feature_dtype"},
-       12,
+       30,
        [](const GenOptions& o) { return gen_dtype_case(o, "dtype_mix.forward"); },
        run_forward},
       {"dtype_mix.backward",
        "dtype_mix",
-       "forward + compute_losses + backward under any policy and input dtypes: gradient reaches the backbone, "
+       "forward + compute_losses + backward under any policy and input dtypes: gradient reaches the "
+       "backbone, "
        "every head and the refinement, is finite and in the parameter dtype",
        {"dtype", "exact"},
        {},
-       6,
+       12,
        [](const GenOptions& o) { return gen_dtype_case(o, "dtype_mix.backward"); },
        run_backward},
   };

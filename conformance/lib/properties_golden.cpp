@@ -2,8 +2,8 @@
 // from its stored inputs and compares every stored tensor with its stored tolerance; the golden ctest runs
 // every case and the 10-step trajectory (verify_goldens).
 #include "conformance/lib/gen_util.hpp"
-#include "reference/core/error.hpp"
 #include "conformance/lib/golden_store.hpp"
+#include "reference/core/error.hpp"
 
 namespace amt::conformance {
 
@@ -20,20 +20,22 @@ Outcome run_golden_case(const Case& c) {
 }  // namespace
 
 std::vector<Property> golden_properties() {
-  return {{"golden.fp32", "golden",
-           "a manifest case re-run in FP32 from its stored inputs: every output, probe, loss term and gradient "
-           "within its stored tolerance, file and weights hashes as recorded",
-           {"golden_factor", "golden_floor"},
-           {},
-           2,
-           [](const GenOptions&) {
-             return rc::gen::exec([] {
-               std::vector<Case> cases;
-               for (const GoldenSpec& s : golden_specs()) cases.push_back(s.c);
-               return *rc::gen::elementOf(cases);
-             });
-           },
-           run_golden_case}};
+  return {
+      {"golden.fp32",
+       "golden",
+       "a manifest case re-run in FP32 from its stored inputs: every output, probe, loss term and gradient "
+       "within its stored tolerance, file and weights hashes as recorded",
+       {"golden_factor", "golden_floor"},
+       {},
+       2,
+       [](const GenOptions&) {
+         return rc::gen::exec([] {
+           std::vector<Case> cases;
+           for (const GoldenSpec& s : golden_specs()) cases.push_back(s.c);
+           return *rc::gen::elementOf(cases);
+         });
+       },
+       run_golden_case}};
 }
 
 }  // namespace amt::conformance

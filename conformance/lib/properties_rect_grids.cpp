@@ -7,7 +7,8 @@
 //   rect_grids.position_interpolation  DINOv2 position table for any grid vs the same resampling in fp64.
 //   rect_grids.model             a resized source image through the real model: Hp·Wp backbone tokens and
 //                                Gh·Gw projector tokens, finite outputs.
-//   rect_grids.refinement_cell   a 3-D point at the centre of patch cell (i, j) of the resized image, projected
+//   rect_grids.refinement_cell   a 3-D point at the centre of patch cell (i, j) of the resized image,
+//   projected
 //                                with the rescaled K, samples exactly cell (i, j) of the feature map.
 #include <torch/nn/functional/upsampling.h>
 #include <torch/torch.h>
@@ -33,7 +34,8 @@ std::string size_str(int64_t h, int64_t w) {
   return std::to_string(h) + "x" + std::to_string(w);
 }
 
-// --- rect_grids.resize --------------------------------------------------------------------------------------
+// --- rect_grids.resize
+// --------------------------------------------------------------------------------------
 rc::Gen<Case> gen_resize(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -47,7 +49,9 @@ rc::Gen<Case> gen_resize(const GenOptions& o) {
     // Sizes from 1 px to beyond 8K, small and large mixed so extreme aspect ratios are common; a third of the
     // cases have a long side that is already a multiple of q within max_side (where rounding the short side
     // could enlarge it).
-    const auto side = [] { return *rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 40), rc::gen::inRange<int64_t>(1, 9000)); };
+    const auto side = [] {
+      return *rc::gen::oneOf(rc::gen::inRange<int64_t>(1, 40), rc::gen::inRange<int64_t>(1, 9000));
+    };
     c.height = side();
     c.width = side();
     if (*rc::gen::inRange(0, 3) == 0) {
@@ -67,14 +71,15 @@ Outcome run_resize(const Case& c) {
   const int64_t q = case_side_quantum(c), m = c.max_side;
   const vision::ImageSize src{c.height, c.width};
   const vision::ImageSize t = vision::dynamic_resize_target(src, q, m, c.allow_upscale);
-  const std::string what = size_str(src.height, src.width) + " → " + size_str(t.height, t.width) +
-                           " (q " + std::to_string(q) + ", max side " + std::to_string(m) + ")";
+  const std::string what = size_str(src.height, src.width) + " → " + size_str(t.height, t.width) + " (q " +
+                           std::to_string(q) + ", max side " + std::to_string(m) + ")";
   o.require(t.height % q == 0 && t.width % q == 0, "sides are multiples of q", "exact", what);
   o.require(t.height >= q && t.width >= q && t.height <= m && t.width <= m, "sides within [q, max_side]",
             "exact", what);
   const bool tall = src.height >= src.width;
-  o.require(src.height == src.width ? t.height == t.width : (tall ? t.height >= t.width : t.width >= t.height),
-            "orientation kept", "exact", what);
+  o.require(
+      src.height == src.width ? t.height == t.width : (tall ? t.height >= t.width : t.width >= t.height),
+      "orientation kept", "exact", what);
   // Aspect ratio within one q step, |S' − short·L'/long| < q, in exact integers.
   const int64_t lng = std::max(src.height, src.width), shrt = std::min(src.height, src.width);
   const int64_t L2 = std::max(t.height, t.width), S2 = std::min(t.height, t.width);
@@ -107,8 +112,9 @@ Outcome run_resize(const Case& c) {
   return o;
 }
 
-// --- rect_grids.shuffle ---------------------------------------------------------------------------------------
-// Case fields: height/width = the patch grid (Hp, Wp) = (Gh·s, Gw·s); batch; shuffle s; channels 1 + seed % 3.
+// --- rect_grids.shuffle
+// --------------------------------------------------------------------------------------- Case fields:
+// height/width = the patch grid (Hp, Wp) = (Gh·s, Gw·s); batch; shuffle s; channels 1 + seed % 3.
 rc::Gen<Case> gen_shuffle(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -125,7 +131,8 @@ rc::Gen<Case> gen_shuffle(const GenOptions& o) {
 
 Outcome run_shuffle(const Case& c) {
   Outcome o;
-  const int64_t B = c.batch, hp = c.height, wp = c.width, s = c.shuffle, C = 1 + static_cast<int64_t>(c.seed % 3);
+  const int64_t B = c.batch, hp = c.height, wp = c.width, s = c.shuffle,
+                C = 1 + static_cast<int64_t>(c.seed % 3);
   const int64_t gh = hp / s, gw = wp / s;
   const torch::Tensor x = torch::arange(B * hp * wp * C, torch::kFloat).view({B, hp * wp, C});
   const torch::Tensor y = vision::pixel_shuffle_2d(x, hp, wp, s);
@@ -166,8 +173,9 @@ Outcome run_shuffle(const Case& c) {
   return o;
 }
 
-// --- rect_grids.position_interpolation -------------------------------------------------------------------------
-// Case fields: height/width = the patch grid (hp, wp); backbone dinov2-hf | dinov2-meta; policy.
+// --- rect_grids.position_interpolation
+// ------------------------------------------------------------------------- Case fields: height/width = the
+// patch grid (hp, wp); backbone dinov2-hf | dinov2-meta; policy.
 rc::Gen<Case> gen_position(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -201,7 +209,8 @@ Outcome run_position(const Case& c) {
     namespace F = torch::nn::functional;
     auto opt = F::InterpolateFuncOptions().mode(torch::kBicubic).align_corners(false);
     if (vc.pos_interp == model::PosInterp::kMeta) {
-      opt.scale_factor(std::vector<double>{(hp + vc.interpolate_offset) / M, (wp + vc.interpolate_offset) / M})
+      opt.scale_factor(
+             std::vector<double>{(hp + vc.interpolate_offset) / M, (wp + vc.interpolate_offset) / M})
           .recompute_scale_factor(false);
     } else {
       opt.size(std::vector<int64_t>{hp, wp});
@@ -218,8 +227,9 @@ Outcome run_position(const Case& c) {
   return o;
 }
 
-// --- rect_grids.model ----------------------------------------------------------------------------------------
-// Case fields: height/width = the source image before DynamicResize (the config's max side, upscaling on).
+// --- rect_grids.model
+// ---------------------------------------------------------------------------------------- Case fields:
+// height/width = the source image before DynamicResize (the config's max side, upscaling on).
 rc::Gen<Case> gen_model(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -269,8 +279,8 @@ Outcome run_model_grid(const Case& c) {
   o.require(run.probes.at("backbone.patch").size(1) == r.grid.patch_tokens(), "backbone tokens = Hp·Wp",
             "exact", grid + ": got " + c10::str(run.probes.at("backbone.patch").sizes()));
   if (c.shuffle > 1) {
-    o.require(run.probes.at("projector.memory").size(1) == r.grid.tokens(), "projector tokens = Gh·Gw", "exact",
-              grid + ": got " + c10::str(run.probes.at("projector.memory").sizes()));
+    o.require(run.probes.at("projector.memory").size(1) == r.grid.tokens(), "projector tokens = Gh·Gw",
+              "exact", grid + ": got " + c10::str(run.probes.at("projector.memory").sizes()));
   }
   for (const auto& [name, t] : run.outputs) {
     o.require(torch::isfinite(t.to(torch::kFloat)).all().item<bool>(), name + " finite", "exact",
@@ -279,8 +289,9 @@ Outcome run_model_grid(const Case& c) {
   return o;
 }
 
-// --- rect_grids.refinement_cell ---------------------------------------------------------------------------------
-// Case fields: height/width = the source image; seed picks the cell and the depth.
+// --- rect_grids.refinement_cell
+// --------------------------------------------------------------------------------- Case fields: height/width
+// = the source image; seed picks the cell and the depth.
 rc::Gen<Case> gen_cell(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c = *gen_model(o);
@@ -301,11 +312,12 @@ Outcome run_cell(const Case& c) {
   // The centre of cell (i, j) in the resized image, mapped back to the source image by the pixel-centre rule,
   // back-projected with the source K to depth z.
   const double u1 = (j + 0.5) * patch - 0.5, v1 = (i + 0.5) * patch - 0.5;
-  const double sx = static_cast<double>(r.size.width) / c.width, sy = static_cast<double>(r.size.height) / c.height;
+  const double sx = static_cast<double>(r.size.width) / c.width,
+               sy = static_cast<double>(r.size.height) / c.height;
   const double u0 = (u1 + 0.5) / sx - 0.5, v0 = (v1 + 0.5) / sy - 0.5;
-  const torch::Tensor X = torch::tensor({(u0 - r.K0.cx) / r.K0.fx * z, (v0 - r.K0.cy) / r.K0.fy * z, z},
-                                        torch::kDouble)
-                              .view({1, 1, 3});
+  const torch::Tensor X =
+      torch::tensor({(u0 - r.K0.cx) / r.K0.fx * z, (v0 - r.K0.cy) / r.K0.fy * z, z}, torch::kDouble)
+          .view({1, 1, 3});
   // A feature map whose channels are the cell's row and column.
   const torch::Tensor rows = torch::arange(hp, torch::kDouble).view({hp, 1}).expand({hp, wp});
   const torch::Tensor cols = torch::arange(wp, torch::kDouble).view({1, wp}).expand({hp, wp});
@@ -324,7 +336,8 @@ Outcome run_cell(const Case& c) {
 
 std::vector<Property> rect_grid_properties() {
   return {
-      {"rect_grids.resize", "rect_grids",
+      {"rect_grids.resize",
+       "rect_grids",
        "DynamicResize on any source size: multiples of q, within max_side, aspect and orientation kept, no "
        "growth without allow_upscale; K follows the pixel-centre rule",
        {"exact", "resize_k_px"},
@@ -332,7 +345,8 @@ std::vector<Property> rect_grid_properties() {
        200,
        gen_resize,
        run_resize},
-      {"rect_grids.shuffle", "rect_grids",
+      {"rect_grids.shuffle",
+       "rect_grids",
        "pixel_shuffle_2d equals the V3 index map element by element on rectangular grids, unshuffle inverts "
        "it, a grid not divisible by s is a ShapeError naming the numbers",
        {"exact", "error"},
@@ -340,23 +354,27 @@ std::vector<Property> rect_grid_properties() {
        60,
        gen_shuffle,
        run_shuffle},
-      {"rect_grids.position_interpolation", "rect_grids",
-       "the DINOv2 position embedding for any hp×wp grid (hf and meta modes) vs the same bicubic resampling of "
+      {"rect_grids.position_interpolation",
+       "rect_grids",
+       "the DINOv2 position embedding for any hp×wp grid (hf and meta modes) vs the same bicubic resampling "
+       "of "
        "the same table in fp64",
        {"position_interp_rel_l2"},
        {"island.position_interpolation_compute_dtype"},
-       30,
+       60,
        gen_position,
        run_position},
-      {"rect_grids.model", "rect_grids",
+      {"rect_grids.model",
+       "rect_grids",
        "a source image of any size, resized by DynamicResize, through AmtModel: Hp·Wp backbone tokens, Gh·Gw "
        "projector tokens, finite outputs",
        {"exact"},
        {},
-       8,
+       16,
        gen_model,
        run_model_grid},
-      {"rect_grids.refinement_cell", "rect_grids",
+      {"rect_grids.refinement_cell",
+       "rect_grids",
        "a 3-D point at the centre of patch cell (i, j) of the resized image, projected with the rescaled K, "
        "samples cell (i, j) of the refinement's feature map",
        {"refinement_cell"},

@@ -3,9 +3,9 @@
 // changed output fails with the worst element named (compare_close's message).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include "conformance/lib/golden_store.hpp"
 #include "reference/core/error.hpp"
-#include <filesystem>
 
 #include "reference/io/safetensors.hpp"
 #include "reference/io/sha256.hpp"
@@ -26,7 +26,7 @@ TEST(Golden, EveryCaseMatchesItsStoredOutputs) {
   ASSERT_FALSE(dir.empty()) << "no golden store (golden/manifest.json); run amt_golden generate";
   const nlohmann::json manifest = read_golden_manifest(dir);
   ASSERT_EQ(manifest.at("cases").size(), golden_specs().size()) << "the manifest lists other cases than "
-                                                                     "golden_specs(): regenerate";
+                                                                   "golden_specs(): regenerate";
   for (const auto& e : manifest.at("cases")) {
     const std::string id = e.at("id").get<std::string>();
     const Outcome o = verify_golden_case(dir, manifest, id);

@@ -37,8 +37,10 @@ std::string fresh_dir(const std::string& name) {
 
 TEST(HarnessCli, CameraFaultIsCaughtWrittenToAReplayFileAndReplayed) {
   const std::string dir = fresh_dir("amt_cli_camera_fault");
-  const CliRun fuzz = run_cli("--fuzz --cases 30 --filter '^dtype_mix.boundary$' --inject-fault boundary.camera_dtype "
-                       "--report-dir " + dir);
+  const CliRun fuzz = run_cli(
+      "--fuzz --cases 30 --filter '^dtype_mix.boundary$' --inject-fault boundary.camera_dtype "
+      "--report-dir " +
+      dir);
   ASSERT_EQ(fuzz.code, 1) << fuzz.out;
   EXPECT_NE(fuzz.out.find("fuzz: "), std::string::npos) << fuzz.out;
   EXPECT_NE(fuzz.out.find(" 1 failed in "), std::string::npos) << fuzz.out;

@@ -1,5 +1,5 @@
-// The rect_grids property family (conformance/lib/properties*.cpp): every row passes its quick profile, and every
-// fault switch a row names makes that row fail.
+// The rect_grids property family (conformance/lib/properties*.cpp): every row passes its quick profile, and
+// every fault switch a row names makes that row fail.
 #include "conformance/suites/suite_util.hpp"
 
 namespace amt::conformance::suites {

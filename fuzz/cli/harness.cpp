@@ -51,12 +51,13 @@ void inject(const std::vector<std::string>& faults) {
 
 int run_list() {
   for (const Property& p : property_table()) {
-    std::cout << p.name << "  [" << p.family << ", quick " << p.quick_cases << " cases]\n  " << p.description << "\n";
+    std::cout << p.name << "  [" << p.family << ", quick " << p.quick_cases << " cases]\n  " << p.description
+              << "\n";
     for (const std::string& q : p.budgets) {
       for (const Budget& b : budget_table()) {
         if (b.quantity == q) {
-          std::cout << "    budget " << b.quantity << "@" << b.policy << " = " << num(b.limit) << " " << b.unit
-                    << "  (" << b.reason << ")\n";
+          std::cout << "    budget " << b.quantity << "@" << b.policy << " = " << num(b.limit) << " "
+                    << b.unit << "  (" << b.reason << ")\n";
         }
       }
     }
@@ -87,9 +88,10 @@ int run_fuzz_mode(const HarnessOptions& h) {
   const bool tty = isatty(STDERR_FILENO) != 0;
   auto last_line = std::make_shared<double>(-1e9);
   o.progress = [tty, last_line](const FuzzProgress& p) {
-    const std::string line = "fuzz: " + std::to_string(p.cases) + " cases (" + num(p.cases / std::max(p.seconds, 1e-9)) +
-                             "/s), " + std::to_string(p.failed) + " failed, " + num(p.seconds) + " s; closest to budget: " +
-                             (p.worst.empty() ? "-" : p.worst);
+    const std::string line = "fuzz: " + std::to_string(p.cases) + " cases (" +
+                             num(p.cases / std::max(p.seconds, 1e-9)) + "/s), " + std::to_string(p.failed) +
+                             " failed, " + num(p.seconds) +
+                             " s; closest to budget: " + (p.worst.empty() ? "-" : p.worst);
     if (tty) {
       std::cerr << "\r\033[K" << line << std::flush;
     } else if (p.seconds - *last_line >= 10.0) {
@@ -97,14 +99,11 @@ int run_fuzz_mode(const HarnessOptions& h) {
       *last_line = p.seconds;
     }
   };
-  std::cout << "fuzz: config " << h.config << ", policy " << (h.policy.empty() ? "any" : h.policy) << ", seed "
-            << h.seed << (h.quick ? ", quick profile" : "") << ", faults: "
-            << (h.faults.empty() ? std::string("none") : [&] {
-                 std::string s;
-                 for (const auto& f : h.faults) s += (s.empty() ? "" : ", ") + f;
-                 return s;
-               }())
-            << "\n";
+  std::cout << "fuzz: config " << h.config << ", policy " << (h.policy.empty() ? "any" : h.policy) << ", seed " << h.seed << (h.quick ? ", quick profile" : "") << ", faults: " << (h.faults.empty() ? std::string("none") : [&] {
+    std::string s;
+    for (const auto& f : h.faults) s += (s.empty() ? "" : ", ") + f;
+    return s;
+  }()) << "\n";
   const FuzzReport r = run_fuzz(o);
   if (tty) std::cerr << "\n";
   for (const PropertyReport& p : r.properties) {
@@ -142,15 +141,17 @@ int run_replay_mode(const HarnessOptions& h) {
     if (!c.ok()) std::cout << "  FAILED " << c.line() << "\n";
   }
   if (o.ok()) {
-    std::cout << "replay: passed (" << o.checks.size() << " checks); the recorded failure did not reproduce: "
-              << rp.failure << "\n";
+    std::cout << "replay: passed (" << o.checks.size()
+              << " checks); the recorded failure did not reproduce: " << rp.failure << "\n";
     return 0;
   }
   const std::string line = o.first_failure()->line();
   const std::string name = o.first_failure()->name;
   const bool same = rp.failure.rfind(name + " ", 0) == 0;
   std::cout << "replay: FAILED: " << line << "\n"
-            << "replay: " << (same ? "reproduces the recorded failure" : "fails differently from the recorded: " + rp.failure)
+            << "replay: "
+            << (same ? "reproduces the recorded failure"
+                     : "fails differently from the recorded: " + rp.failure)
             << "\n";
   return 1;
 }

@@ -1,4 +1,5 @@
-// The harness's own modes of amt_conformance (top-level flags, not subcommands): --fuzz, --replay FILE, --list.
+// The harness's own modes of amt_conformance (top-level flags, not subcommands): --fuzz, --replay FILE,
+// --list.
 #pragma once
 #include <CLI/CLI.hpp>
 

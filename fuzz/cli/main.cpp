@@ -15,11 +15,12 @@ std::vector<Subcommand>& subcommands() {
 }  // namespace amt::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"amt_conformance: precision-conformance harness for the AMT reference model\n"
-               "  amt_conformance --fuzz --time 60            fuzz every property for a minute\n"
-               "  amt_conformance --replay replay-....json    re-run a recorded failure\n"
-               "  amt_conformance --list                      properties and their budgets\n"
-               "  amt_conformance <subcommand> --help         embed, forward, golden, resize, shuffle, inspect"};
+  CLI::App app{
+      "amt_conformance: precision-conformance harness for the AMT reference model\n"
+      "  amt_conformance --fuzz --time 60            fuzz every property for a minute\n"
+      "  amt_conformance --replay replay-....json    re-run a recorded failure\n"
+      "  amt_conformance --list                      properties and their budgets\n"
+      "  amt_conformance <subcommand> --help         embed, forward, golden, resize, shuffle, inspect"};
   app.require_subcommand(0, 1);
   const auto harness = amt::cli::add_harness_options(app);
   std::map<std::string, std::function<int()>> runs;

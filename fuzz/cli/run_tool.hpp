@@ -1,6 +1,6 @@
 // The one place the command-line tools turn exceptions into exit codes and one-line messages:
-//   0 ok · 1 a check failed (conformance, verify, replay) · 2 bad input (amt::Error: the message names the file
-//   and field) · 3 a LibTorch, OpenCV or memory error (its first line; the backtrace is dropped).
+//   0 ok · 1 a check failed (conformance, verify, replay) · 2 bad input (amt::Error: the message names the
+//   file and field) · 3 a LibTorch, OpenCV or memory error (its first line; the backtrace is dropped).
 #pragma once
 #include <c10/util/Exception.h>
 

@@ -167,8 +167,8 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
 std::vector<std::string> amt_probe_names(const AmtConfig& cfg, bool with_camera) {
   std::vector<std::string> names = {"backbone.cls", "backbone.patch", "encoder.cls", "encoder.patch"};
   if (cfg.token_shuffle > 1) names.push_back("projector.memory");
-  for (const char* n : {"hand.joints", "hand.features", "objects.features", "objects.positions", "fusion.global",
-                        "contacts.points"}) {
+  for (const char* n : {"hand.joints", "hand.features", "objects.features", "objects.positions",
+                        "fusion.global", "contacts.points"}) {
     names.push_back(n);
   }
   if (with_camera) {

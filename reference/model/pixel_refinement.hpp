@@ -33,8 +33,8 @@ torch::Tensor sample_at_points(const torch::Tensor& features, const torch::Tenso
                                double min_depth, const precision::PrecisionPolicy& policy);
 
 struct RefinementOutput {
-  torch::Tensor points;      // [B,N,3] refined, output dtype
-  torch::Tensor confidence;  // [B,N] mean over steps, output dtype
+  torch::Tensor points;              // [B,N,3] refined, output dtype
+  torch::Tensor confidence;          // [B,N] mean over steps, output dtype
   std::vector<torch::Tensor> steps;  // the points after each step (probes); steps.back() is `points`
 };
 

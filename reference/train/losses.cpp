@@ -197,8 +197,9 @@ LossResult compute_losses(const TensorMap& outputs, const TensorMap& batch, cons
   }
   if (has(outputs, "object_positions") && has(outputs, "object_rotations") && has(batch, "grasped_pose") &&
       has(batch, "grasped_object_id")) {
-    const torch::Tensor object_valid = image_valid.defined() ? (batch.at("grasped_object_id") > 0) & image_valid
-                                                             : batch.at("grasped_object_id") > 0;
+    const torch::Tensor object_valid = image_valid.defined()
+                                           ? (batch.at("grasped_object_id") > 0) & image_valid
+                                           : batch.at("grasped_object_id") > 0;
     const auto pose = object_pose_loss(outputs.at("object_positions").select(1, 0),
                                        outputs.at("object_rotations").select(1, 0), batch.at("grasped_pose"),
                                        object_valid, policy);

@@ -80,9 +80,10 @@ torch::Tensor diversity_loss(const torch::Tensor& joints, const torch::Tensor& v
 
 // Every term, weighted, plus their sum under "total". Reads outputs hand_joints_coarse, hand_joints,
 // object_positions [B,Q,3], object_rotations [B,Q,6], contact_points, contact_confidence; batch joint_3d,
-// joint_2d, K, has_hand, joint_valid (optional), valid (optional; false masks the whole image), grasped_pose [B,3,4] and grasped_object_id (0 = no object).
-// Query 0 of the object decoder predicts the grasped object (as upstream). A term whose inputs are absent is
-// skipped (and not reported). The unweighted values are reported as "raw/<name>".
+// joint_2d, K, has_hand, joint_valid (optional), valid (optional; false masks the whole image), grasped_pose
+// [B,3,4] and grasped_object_id (0 = no object). Query 0 of the object decoder predicts the grasped object
+// (as upstream). A term whose inputs are absent is skipped (and not reported). The unweighted values are
+// reported as "raw/<name>".
 struct LossResult {
   std::map<std::string, torch::Tensor> terms;
   torch::Tensor total;

@@ -7,8 +7,9 @@
 
 namespace amt::train {
 
-StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer, const TensorMap& batch,
-                         const LossWeights& weights, const precision::PrecisionPolicy& policy, double clip_norm) {
+StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
+                         const TensorMap& batch, const LossWeights& weights,
+                         const precision::PrecisionPolicy& policy, double clip_norm) {
   StepResult r;
   optimizer.zero_grad();
   const TensorMap out = model.forward(batch, policy);

@@ -1,6 +1,6 @@
-// One optimisation step of the AMT model on one conformed batch: zero the gradients, forward under the policy,
-// compute_losses, backward, clip the global gradient norm, and step the optimizer — unless the loss or a
-// gradient is not finite, in which case the step is skipped (nothing changes) and reported. The goldens'
+// One optimisation step of the AMT model on one conformed batch: zero the gradients, forward under the
+// policy, compute_losses, backward, clip the global gradient norm, and step the optimizer — unless the loss
+// or a gradient is not finite, in which case the step is skipped (nothing changes) and reported. The goldens'
 // 10-step trajectory and the trainer use this one function.
 #pragma once
 #include <torch/optim/optimizer.h>
@@ -22,7 +22,8 @@ struct StepResult {
 };
 
 // `batch` must already be conformed (precision::conform_batch). clip_norm <= 0 disables clipping.
-StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer, const TensorMap& batch,
-                         const LossWeights& weights, const precision::PrecisionPolicy& policy, double clip_norm);
+StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
+                         const TensorMap& batch, const LossWeights& weights,
+                         const precision::PrecisionPolicy& policy, double clip_norm);
 
 }  // namespace amt::train

@@ -271,7 +271,8 @@ int64_t Batch::total_tokens() const {
 }
 
 TensorMap model_inputs(const Batch& batch) {
-  if (batch.empty()) throw ValueError("model_inputs: the batch is empty (the loader skips empty batches, V7)");
+  if (batch.empty())
+    throw ValueError("model_inputs: the batch is empty (the loader skips empty batches, V7)");
   const torch::Tensor& first = batch.images.front();
   for (size_t i = 0; i < batch.images.size(); ++i) {
     if (batch.images[i].sizes() != first.sizes()) {
