@@ -62,6 +62,8 @@ const std::vector<Budget>& budget_table() {
        "fp32 resampling of the bf16 table, one rounding to bf16: measured 1.7e-3 × 2.4; bf16 bicubic is "
        "4e-2..1e-1"},
       {"resize_k_px", "any", 1e-9, "px", "fp64 arithmetic on coordinates up to 1e4 px: measured 4.6e-13"},
+      {"resize_grid_coord", "any", 1e-9, "",
+       "the normalised grid_sample coordinate of a point before and after any resize (fp64): a few ulps"},
       {"refinement_cell", "any", 1e-3, "cell",
        "a point at a cell centre samples that cell (measured 1.1e-6); slips of the convention move it >= 0.5 "
        "cell"},

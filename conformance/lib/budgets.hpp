@@ -14,6 +14,9 @@
 //   feature_cos_deficit 1 − min cosine over the feature vectors of a feature output
 //   head_rel_l2         relative L2 of the other head outputs (confidences, logits, types, forces, shape)
 //   loss_rel            |Δ| / max(|reference|, 1e-3) of every loss term and the total
+//   resize_k_px         a point's pixel after a resize vs the pixel-centre rule, px; resize_grid_coord its
+//                       grid_sample coordinate before vs after
+//   refinement_cell     a point at a cell centre vs the cell it samples, in cells
 //   position_interp_rel_l2  DINOv2 position-table resampling vs the same resampling in fp64
 //   batch_invariance_mm     an image's joints alone vs inside a batch of other images (max over joints)
 //   golden_factor       the stored per-output golden tolerance = factor × measured fp32-vs-fp64 error

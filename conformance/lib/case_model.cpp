@@ -14,6 +14,13 @@ const std::vector<std::string>& backbone_variants() {
   return names;
 }
 
+std::vector<std::string> backbone_variants(const std::string& config) {
+  const model::AmtConfig cfg = model::load_amt_config(config);
+  if (cfg.backbone.name == "dinov2-tiny") return backbone_variants();
+  if (cfg.backbone.kind == model::BackboneKind::kDinov3) return {"dinov3"};
+  return {"dinov2-hf", "dinov2-meta"};
+}
+
 namespace {
 model::AmtConfig build_case_config(const Case& c) {
   model::AmtConfig cfg = model::load_amt_config(c.config);

@@ -11,6 +11,9 @@ namespace amt::conformance {
 
 // Backbone variants a case may name: dinov2-hf, dinov2-meta, dinov3.
 const std::vector<std::string>& backbone_variants();
+// The variants a config can run: all three for tiny (whose DINOv2 and DINOv3 presets share a shape), the
+// config's own family (both interpolation modes for DINOv2) otherwise.
+std::vector<std::string> backbone_variants(const std::string& config);
 // The config for the case's variant; amt::ConfigError for an unknown variant or config.
 model::AmtConfig case_config(const Case& c);
 // Patch size × shuffle: what image sides of this case must be multiples of.

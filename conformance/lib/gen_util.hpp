@@ -32,7 +32,7 @@ inline uint64_t draw_seed() {
 // cells of (patch·shuffle) pixels per side.
 inline void draw_model_and_grid(Case& c, const GenOptions& o, int64_t max_cells_h, int64_t max_cells_w) {
   c.config = o.config;
-  c.backbone = *rc::gen::elementOf(backbone_variants());
+  c.backbone = *rc::gen::elementOf(backbone_variants(c.config));
   c.shuffle = *rc::gen::element<int64_t>(1, 2);
   const int64_t q = case_side_quantum(c);
   c.height = q * *rc::gen::inRange<int64_t>(1, max_cells_h + 1);

@@ -32,7 +32,7 @@ rc::Gen<Case> gen_dummy(const GenOptions& o) {
     Case c;
     c.property = "dummy.zero_loss_zero_grad";
     c.config = o.config;
-    c.backbone = *rc::gen::elementOf(backbone_variants());
+    c.backbone = *rc::gen::elementOf(backbone_variants(c.config));
     c.shuffle = *rc::gen::element<int64_t>(1, 2);
     c.policy = draw_low_precision_policy(o);
     const int64_t q = case_side_quantum(c);
@@ -88,7 +88,7 @@ rc::Gen<Case> gen_collator(const GenOptions& o) {
     Case c;
     c.property = "dummy.collator";
     c.config = o.config;
-    c.backbone = *rc::gen::elementOf(backbone_variants());
+    c.backbone = *rc::gen::elementOf(backbone_variants(c.config));
     c.shuffle = *rc::gen::element<int64_t>(1, 2);
     c.batch = *rc::gen::inRange<int64_t>(1, 7);
     c.seed = draw_seed();
@@ -202,7 +202,7 @@ rc::Gen<Case> gen_buckets(const GenOptions& o) {
     Case c;
     c.property = "batch_invariance.buckets";
     c.config = o.config;
-    c.backbone = *rc::gen::elementOf(backbone_variants());
+    c.backbone = *rc::gen::elementOf(backbone_variants(c.config));
     c.policy = draw_low_precision_policy(o);
     c.batch = *rc::gen::inRange<int64_t>(2, 5);
     const int64_t q = case_side_quantum(c);

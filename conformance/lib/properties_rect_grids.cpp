@@ -42,7 +42,7 @@ rc::Gen<Case> gen_resize(const GenOptions& o) {
     c.property = "rect_grids.resize";
     c.config = o.config;
     c.shuffle = *rc::gen::element<int64_t>(1, 2, 3, 4);
-    c.backbone = *rc::gen::elementOf(backbone_variants());
+    c.backbone = *rc::gen::elementOf(backbone_variants(c.config));
     const int64_t q = case_side_quantum(c);
     c.max_side = q * *rc::gen::inRange<int64_t>(1, 81);
     c.allow_upscale = *rc::gen::arbitrary<bool>();
@@ -91,14 +91,25 @@ Outcome run_resize(const Case& c) {
                                             : std::max(q, (std::min(lng, m) / q) * q);
   o.require(L2 == want_long, "long side by the V1 rule", "exact",
             what + ": long side " + std::to_string(L2) + ", the rule gives " + std::to_string(want_long));
-  const double L = static_cast<double>(lng);
-  // K: a point's pixel after the resize is the pixel-centre rule applied to its pixel before (fp64).
+  // K: a point's pixel after the resize is the pixel-centre rule applied to its pixel before (fp64), for a
+  // random camera (focal lengths, principal point anywhere in the image, skew); and its grid_sample
+  // coordinate is the same before and after, so the refinement samples the same physical spot on every grid.
   at::Generator gen = at::detail::createCPUGenerator(c.seed);
-  const vision::Intrinsics K{1.1 * L, 0.9 * L, 0.37 * static_cast<double>(src.width),
-                             0.61 * static_cast<double>(src.height), 0.0};
+  const auto unit = [&] { return torch::rand({1}, gen, torch::kDouble).item<double>(); };
+  vision::Intrinsics K;
+  K.fx = 50 + 3000 * unit();
+  K.fy = K.fx * (0.8 + 0.4 * unit());
+  K.cx = (src.width - 1) * unit();
+  K.cy = (src.height - 1) * unit();
+  K.skew = c.seed % 2 ? 2.0 * unit() - 1.0 : 0.0;
   const torch::Tensor K0 = vision::intrinsics_matrix(K), K1 = vision::rescale_intrinsics(K0, src, t);
-  torch::Tensor X = torch::rand({16, 3}, gen, torch::kDouble) - 0.5;
-  X.select(1, 2).add_(1.5);
+  o.require(K1.scalar_type() == torch::kDouble, "rescaled K keeps its dtype", "dtype",
+            c10::toString(K1.scalar_type()));
+  torch::Tensor X = (torch::rand({16, 3}, gen, torch::kDouble) * 2 - 1);
+  const torch::Tensor Z = 0.2 + 5.0 * torch::rand({16}, gen, torch::kDouble);
+  X.select(1, 0).mul_(Z);
+  X.select(1, 1).mul_(Z);
+  X.select(1, 2).copy_(Z);
   const auto project = [&](const torch::Tensor& k) {
     const torch::Tensor uvw = torch::matmul(X, k.transpose(0, 1));
     return uvw.narrow(1, 0, 2) / uvw.narrow(1, 2, 1);
@@ -109,6 +120,10 @@ Outcome run_resize(const Case& c) {
       torch::stack({(before.select(1, 0) + 0.5) * sx - 0.5, (before.select(1, 1) + 0.5) * sy - 0.5}, 1);
   const Measure px = point_error(after, expect, 1.0);
   o.budget_check("K rescaled with the pixel-centre rule", "resize_k_px", "any", px.value, px.detail);
+  const Measure xy =
+      point_error(vision::pixel_to_normalized(after, t), vision::pixel_to_normalized(before, src), 1.0);
+  o.budget_check("grid_sample coordinate unchanged by the resize", "resize_grid_coord", "any", xy.value,
+                 xy.detail);
   return o;
 }
 
@@ -120,7 +135,7 @@ rc::Gen<Case> gen_shuffle(const GenOptions& o) {
     Case c;
     c.property = "rect_grids.shuffle";
     c.config = o.config;
-    c.shuffle = *rc::gen::inRange<int64_t>(1, 4);
+    c.shuffle = *rc::gen::inRange<int64_t>(1, 5);
     c.height = c.shuffle * *rc::gen::inRange<int64_t>(1, 7);
     c.width = c.shuffle * *rc::gen::inRange<int64_t>(1, 7);
     c.batch = *rc::gen::inRange<int64_t>(1, 3);
@@ -132,7 +147,7 @@ rc::Gen<Case> gen_shuffle(const GenOptions& o) {
 Outcome run_shuffle(const Case& c) {
   Outcome o;
   const int64_t B = c.batch, hp = c.height, wp = c.width, s = c.shuffle,
-                C = 1 + static_cast<int64_t>(c.seed % 3);
+                C = 1 + static_cast<int64_t>(c.seed % 5);
   const int64_t gh = hp / s, gw = wp / s;
   const torch::Tensor x = torch::arange(B * hp * wp * C, torch::kFloat).view({B, hp * wp, C});
   const torch::Tensor y = vision::pixel_shuffle_2d(x, hp, wp, s);
@@ -156,6 +171,11 @@ Outcome run_shuffle(const Case& c) {
   o.require(torch::equal(y, want), "V3 index map", "exact", grid + ": " + worst_element(y, want));
   const torch::Tensor back = vision::pixel_unshuffle_2d(y, hp, wp, s);
   o.require(torch::equal(back, x), "unshuffle round-trip", "exact", grid + ": " + worst_element(back, x));
+  const torch::Tensor z =
+      torch::randn({B, gh * gw, s * s * C}, at::detail::createCPUGenerator(c.seed), torch::kDouble);
+  const torch::Tensor zz = vision::pixel_shuffle_2d(vision::pixel_unshuffle_2d(z, hp, wp, s), hp, wp, s);
+  o.require(torch::equal(zz, z), "unshuffle is also a right inverse", "exact",
+            grid + ": " + worst_element(zz, z));
   if (s > 1) {
     bool typed = false;
     std::string got = "no error";
@@ -235,7 +255,7 @@ rc::Gen<Case> gen_model(const GenOptions& o) {
     Case c;
     c.property = "rect_grids.model";
     c.config = o.config;
-    c.backbone = *rc::gen::elementOf(backbone_variants());
+    c.backbone = *rc::gen::elementOf(backbone_variants(c.config));
     c.shuffle = *rc::gen::element<int64_t>(1, 2);
     c.policy = draw_low_precision_policy(o);
     c.height = *rc::gen::inRange<int64_t>(8, 1201);
@@ -340,7 +360,7 @@ std::vector<Property> rect_grid_properties() {
        "rect_grids",
        "DynamicResize on any source size: multiples of q, within max_side, aspect and orientation kept, no "
        "growth without allow_upscale; K follows the pixel-centre rule",
-       {"exact", "resize_k_px"},
+       {"exact", "resize_k_px", "resize_grid_coord"},
        {"vision.resize_square", "vision.resize_upstream_no_upscale"},
        200,
        gen_resize,

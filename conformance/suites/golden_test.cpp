@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include "conformance/lib/golden_store.hpp"
 #include "reference/core/error.hpp"
 
@@ -62,6 +64,28 @@ TEST(Golden, AChangedOutputFailsNamingTheWorstElement) {
   const Check* f = o.first_failure();
   EXPECT_EQ(f->name, "outputs/hand_joints") << f->line();
   EXPECT_NE(f->detail.find("(0, 7, 1)"), std::string::npos) << f->detail;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Generation is deterministic: two runs write byte-identical manifests and case files.
+TEST(Golden, TwoGenerationsAreByteIdentical) {
+  const std::string a = ::testing::TempDir() + "/amt_golden_a", b = ::testing::TempDir() + "/amt_golden_b";
+  std::filesystem::remove_all(a);
+  std::filesystem::remove_all(b);
+  const nlohmann::json ma = generate_goldens(a), mb = generate_goldens(b);
+  EXPECT_EQ(file_bytes(a + "/manifest.json"), file_bytes(b + "/manifest.json"));
+  for (const auto& e : ma.at("cases")) {
+    const std::string f = e.at("file").get<std::string>();
+    EXPECT_EQ(file_bytes(a + "/" + f), file_bytes(b + "/" + f)) << f;
+    EXPECT_EQ(io::sha256_file(a + "/" + f), e.at("sha256").get<std::string>()) << f;
+  }
+  uint64_t bytes = 0;
+  for (const auto& e : ma.at("cases")) bytes += e.at("bytes").get<uint64_t>();
+  EXPECT_LE(bytes, 30u << 20) << "the golden store must stay within 30 MB";
 }
 
 }  // namespace

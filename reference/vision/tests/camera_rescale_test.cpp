@@ -1,7 +1,6 @@
 // V1: the pixel-centre convention — K rescaling, grid_sample normalisation, and agreement with OpenCV's
 // resampling.
 #include <gtest/gtest.h>
-#include <rapidcheck/gtest.h>
 
 #include <opencv2/imgproc.hpp>
 #include <random>
@@ -16,51 +15,8 @@ namespace {
 struct Pixel {
   double u, v;
 };
-Pixel project(const Intrinsics& K, double X, double Y, double Z) {
-  return {(K.fx * X + K.skew * Y) / Z + K.cx, K.fy * Y / Z + K.cy};
-}
-
-// A random camera, image size, resize setting and 3-D points (drawn from a generated seed).
-RC_GTEST_PROP(CameraRescaleProperty, ProjectedPointLandsOnTheScaledPixel, ()) {
-  // Whole-range sizes from the first case on (RapidCheck otherwise starts its integer ranges at the minimum).
-  const int64_t h = *rc::gen::resize(rc::kNominalSize, rc::gen::inRange<int64_t>(1, 8000));
-  const int64_t w = *rc::gen::resize(rc::kNominalSize, rc::gen::inRange<int64_t>(1, 8000));
-  const int64_t q = *rc::gen::element<int64_t>(14, 16, 28, 32);
-  const int64_t max_side = q * *rc::gen::inRange<int64_t>(1, 40);
-  const bool up = *rc::gen::arbitrary<bool>();
-  std::mt19937_64 rng(*rc::gen::arbitrary<uint64_t>());
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  Intrinsics K;
-  K.fx = 50 + 3000 * unit(rng);
-  K.fy = K.fx * (0.8 + 0.4 * unit(rng));
-  K.cx = (w - 1) * unit(rng);
-  K.cy = (h - 1) * unit(rng);
-  K.skew = *rc::gen::arbitrary<bool>() ? 0.0 : 2.0 * unit(rng) - 1.0;
-  const ImageSize from{h, w};
-  const ImageSize to = dynamic_resize_target(from, q, max_side, up);
-  const double sx = static_cast<double>(to.width) / w, sy = static_cast<double>(to.height) / h;
-  const Intrinsics K2 = rescale_intrinsics(K, from, to);
-  const torch::Tensor Kt2 = rescale_intrinsics(intrinsics_matrix(K, torch::kFloat64), from, to);
-  RC_ASSERT(Kt2.scalar_type() == torch::kFloat64);
-  const auto kt = Kt2.accessor<double, 2>();
-  const Intrinsics K3{kt[0][0], kt[1][1], kt[0][2], kt[1][2], kt[0][1]};
-  RC_ASSERT(kt[1][0] == 0.0 && kt[2][0] == 0.0 && kt[2][1] == 0.0 && kt[2][2] == 1.0);
-  for (int i = 0; i < 8; ++i) {
-    const double Z = 0.2 + 5.0 * unit(rng), X = (2 * unit(rng) - 1) * Z, Y = (2 * unit(rng) - 1) * Z;
-    const Pixel p = project(K, X, Y, Z);
-    const Pixel expect{rescale_pixel(p.u, sx), rescale_pixel(p.v, sy)};
-    for (const Intrinsics& Kr : {K2, K3}) {
-      const Pixel got = project(Kr, X, Y, Z);
-      RC_ASSERT(std::abs(got.u - expect.u) < 1e-3);
-      RC_ASSERT(std::abs(got.v - expect.v) < 1e-3);
-    }
-    // The grid_sample coordinate of the point is the same before and after the resize: the refinement samples
-    // the same physical spot on every grid.
-    const torch::Tensor before = pixel_to_normalized(torch::tensor({p.u, p.v}, torch::kFloat64), from);
-    const torch::Tensor after = pixel_to_normalized(torch::tensor({expect.u, expect.v}, torch::kFloat64), to);
-    RC_ASSERT((before - after).abs().max().item<double>() < 1e-9);
-  }
-}
+// A random camera through a random resize (pixel-centre rule, grid_sample coordinate unchanged): the property
+// rect_grids.resize in conformance/suites.
 
 TEST(CameraRescale, ClosedFormValues) {
   const Intrinsics K{500, 400, 319.5, 239.5, 0};  // centred camera on a 640×480 image

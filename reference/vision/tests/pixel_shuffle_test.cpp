@@ -1,6 +1,5 @@
 // V2, V3: image grids, the 2-D pixel shuffle index map, its inverse, and the token projector.
 #include <gtest/gtest.h>
-#include <rapidcheck/gtest.h>
 
 #include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
@@ -37,31 +36,8 @@ TEST(ImageGrid, ErrorsNameBothNumbers) {
   EXPECT_THROW(make_image_grid(32, 32, 16, 0), ConfigError);
 }
 
-// Random rectangular grids, channel counts and batch sizes; the index map is checked element by element.
-RC_GTEST_PROP(PixelShuffleProperty, IndexMapAndRoundTrip, ()) {
-  const int64_t s = *rc::gen::inRange<int64_t>(1, 5);
-  const int64_t gh = *rc::gen::inRange<int64_t>(1, 7), gw = *rc::gen::inRange<int64_t>(1, 7);
-  const int64_t c = *rc::gen::inRange<int64_t>(1, 6), b = *rc::gen::inRange<int64_t>(1, 4);
-  const int64_t hp = gh * s, wp = gw * s;
-  torch::manual_seed(*rc::gen::arbitrary<uint32_t>());
-  const torch::Tensor x = torch::randn({b, hp * wp, c}, torch::kFloat64);
-  const torch::Tensor y = pixel_shuffle_2d(x, hp, wp, s);
-  RC_ASSERT(y.sizes() == (c10::IntArrayRef{b, gh * gw, c * s * s}));
-  const auto in = x.accessor<double, 3>();
-  const auto out = y.accessor<double, 3>();
-  for (int64_t bi = 0; bi < b; ++bi)
-    for (int64_t i = 0; i < gh; ++i)
-      for (int64_t j = 0; j < gw; ++j)
-        for (int64_t dy = 0; dy < s; ++dy)
-          for (int64_t dx = 0; dx < s; ++dx)
-            for (int64_t ci = 0; ci < c; ++ci)
-              RC_ASSERT(out[bi][i * gw + j][(dy * s + dx) * c + ci] ==
-                        in[bi][(i * s + dy) * wp + (j * s + dx)][ci]);
-  RC_ASSERT(torch::equal(pixel_unshuffle_2d(y, hp, wp, s), x));
-  // The inverse is also a right inverse.
-  const torch::Tensor z = torch::randn({b, gh * gw, c * s * s}, torch::kFloat64);
-  RC_ASSERT(torch::equal(pixel_shuffle_2d(pixel_unshuffle_2d(z, hp, wp, s), hp, wp, s), z));
-}
+// The V3 index map on random rectangular grids, element by element, and both inverses: the property
+// rect_grids.shuffle in conformance/suites.
 
 TEST(PixelShuffle, TransposedGridsAreDifferent) {
   // 4×6 and 6×4 have the same token count; only an explicit grid tells them apart.
