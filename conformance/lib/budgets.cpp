@@ -67,6 +67,10 @@ const std::vector<Budget>& budget_table() {
       {"refinement_cell", "any", 1e-3, "cell",
        "a point at a cell centre samples that cell (measured 1.1e-6); slips of the convention move it >= 0.5 "
        "cell"},
+      // --- metrics -----------------------------------------------------------------------------------------
+      {"metric_mm", "any", 1e-6, "mm",
+       "metrics are fp64 of fp32 inputs: MPJPE and Procrustes residuals at 1e-9..1e-7 mm; bf16 metrics err "
+       "by mm"},
       // --- batch_invariance --------------------------------------------------------------------------------
       {"batch_invariance_mm", "fp32", 5e-3, "mm",
        "GEMM blocking changes with the batch: measured 1.1e-3 × 4"},

@@ -25,12 +25,20 @@ struct GenOptions {
   std::string policy;
 };
 
+// A fault switch a property is meant to catch, and the reason it must fail for: an ECMAScript regex searched
+// in the failing check's line (a budget breach, a dtype mismatch of the P1/P5 tables, a specific typed
+// error). Failing for another reason does not count as catching it.
+struct Catch {
+  std::string fault;
+  std::string reason;
+};
+
 struct Property {
   std::string name;    // "dtype_mix.forward"
   std::string family;  // "dtype_mix"
   std::string description;
   std::vector<std::string> budgets;  // budget quantities it checks
-  std::vector<std::string> catches;  // fault switches it is meant to catch
+  std::vector<Catch> catches;        // fault switches it is meant to catch, each with its reason
   int quick_cases = 10;              // cases per run in the quick profile (ctest, the trainer's gate)
   std::function<rc::Gen<Case>(const GenOptions&)> gen;
   std::function<Outcome(const Case&)> run;
@@ -48,6 +56,7 @@ Outcome run_case(const Case& c);
 std::vector<Property> dtype_mix_properties();
 std::vector<Property> rect_grid_properties();
 std::vector<Property> batch_properties();
+std::vector<Property> metrics_properties();
 std::vector<Property> golden_properties();
 
 // "amt::DtypeError: <first line>" for any exception (used by run_case and by properties that expect one).

@@ -156,6 +156,16 @@ Outcome run_collator(const Case& c) {
   bool same_order = b.size() == static_cast<int64_t>(order.size());
   for (int64_t i = 0; same_order && i < b.size(); ++i) same_order = b.ids[i] == order[i].id;
   o.require(same_order, "collate keeps the sample order", "exact", "ids differ after collate");
+  // V2: each collated grid is its own image's, never the padded batch's.
+  for (int64_t i = 0; same_order && i < b.size(); ++i) {
+    const vision::ImageGrid own = vision::make_image_grid(b.images[i].size(1), b.images[i].size(2), patch, s);
+    const auto row = b.grid[i];
+    const bool ok = b.grids[i] == own && row[0].item<int64_t>() == own.hp &&
+                    row[1].item<int64_t>() == own.wp && row[2].item<int64_t>() == own.gh &&
+                    row[3].item<int64_t>() == own.gw;
+    o.require(ok, "collated grid of sample " + std::to_string(b.ids[i]) + " is its image's", "exact",
+              "got " + b.grids[i].str() + ", the image gives " + own.str());
+  }
   return o;
 }
 
@@ -278,7 +288,7 @@ std::vector<Property> batch_properties() {
        "the dummy batch through AmtModel + compute_losses + backward: the loss is exactly 0 and every "
        "gradient exactly 0, on every backbone, projector and policy",
        {"exact", "error"},
-       {"vision.dummy_grid_1x1"},
+       {{"vision.dummy_grid_1x1", "ShapeError: pixel_shuffle_2d: patch grid \\(Hp=1, Wp=1\\)"}},
        16,
        gen_dummy,
        run_dummy},
@@ -287,7 +297,8 @@ std::vector<Property> batch_properties() {
        "column batches → samples: a missing per-image column is a ValueError naming it; every field stays "
        "with its image through filter, shuffle and shard; collate keeps the order",
        {"exact", "error"},
-       {"vision.collator_drop_grids"},
+       {{"vision.collator_drop_grids", "is a ValueError naming it.*no error, 0 sample"},
+        {"vision.grid_from_padded_size", "^collated grid of sample .* is its image's"}},
        40,
        gen_collator,
        run_collator},
@@ -304,7 +315,8 @@ std::vector<Property> batch_properties() {
        "images of mixed sizes: encode_bucketed gives each the backbone tokens it gets alone; the "
        "concatenation has Σ Gh·Gw rows and splits back exactly",
        {"batch_invariance_rel_l2", "exact"},
-       {"vision.batch_pad_without_mask", "vision.concat_pad_tokens"},
+       {{"vision.batch_pad_without_mask", "tokens .*batch_invariance_rel_l2"},
+        {"vision.concat_pad_tokens", "^concatenated rows = "}},
        24,
        gen_buckets,
        run_buckets},

@@ -361,7 +361,8 @@ std::vector<Property> rect_grid_properties() {
        "DynamicResize on any source size: multiples of q, within max_side, aspect and orientation kept, no "
        "growth without allow_upscale; K follows the pixel-centre rule",
        {"exact", "resize_k_px", "resize_grid_coord"},
-       {"vision.resize_square", "vision.resize_upstream_no_upscale"},
+       {{"vision.resize_square", "^(long side by the V1 rule|aspect kept|orientation kept)"},
+        {"vision.resize_upstream_no_upscale", "^(sides are multiples of q|long side by the V1 rule)"}},
        200,
        gen_resize,
        run_resize},
@@ -370,7 +371,7 @@ std::vector<Property> rect_grid_properties() {
        "pixel_shuffle_2d equals the V3 index map element by element on rectangular grids, unshuffle inverts "
        "it, a grid not divisible by s is a ShapeError naming the numbers",
        {"exact", "error"},
-       {"vision.shuffle_square_only"},
+       {{"vision.shuffle_square_only", "ShapeError: pixel_shuffle \\(square only\\)|^V3 index map"}},
        60,
        gen_shuffle,
        run_shuffle},
@@ -380,7 +381,7 @@ std::vector<Property> rect_grid_properties() {
        "of "
        "the same table in fp64",
        {"position_interp_rel_l2"},
-       {"island.position_interpolation_compute_dtype"},
+       {{"island.position_interpolation_compute_dtype", "position_interp_rel_l2@bf16-pure"}},
        60,
        gen_position,
        run_position},
@@ -398,7 +399,10 @@ std::vector<Property> rect_grid_properties() {
        "a 3-D point at the centre of patch cell (i, j) of the resized image, projected with the rescaled K, "
        "samples cell (i, j) of the refinement's feature map",
        {"refinement_cell"},
-       {},
+       {{"model.refinement_normalise_by_feature_map", "refinement_cell@"},
+        {"island.projection_activation_dtype", "^cell .*refinement_cell@"},
+        {"island.projection_no_cast",
+         "expected scalar type (BFloat16 but found Float|Float but found BFloat16)"}},
        60,
        gen_cell,
        run_cell},

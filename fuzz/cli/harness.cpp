@@ -9,8 +9,10 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "conformance/lib/budgets.hpp"
+#include "conformance/lib/fault_runner.hpp"
 #include "conformance/lib/fuzz_runner.hpp"
 #include "reference/core/error.hpp"
 #include "reference/precision/faults.hpp"
@@ -22,7 +24,7 @@ namespace fs = std::filesystem;
 using namespace amt::conformance;
 
 struct HarnessOptions {
-  bool fuzz = false, list = false, quick = false;
+  bool fuzz = false, list = false, quick = false, faults_mode = false;
   std::string replay;
   double time_s = 0.0;
   int64_t cases = 0;
@@ -62,9 +64,8 @@ int run_list() {
       }
     }
     if (!p.catches.empty()) {
-      std::cout << "    catches:";
-      for (const auto& f : p.catches) std::cout << " " << f;
-      std::cout << "\n";
+      for (const auto& c : p.catches)
+        std::cout << "    catches " << c.fault << " (failing: /" << c.reason << "/)\n";
     }
   }
   std::cout << property_table().size() << " properties\n";
@@ -126,6 +127,31 @@ int run_fuzz_mode(const HarnessOptions& h) {
   return r.failed == 0 ? 0 : 1;
 }
 
+int run_faults_mode(const HarnessOptions& h) {
+  if (!h.faults.empty())
+    throw ConfigError("--faults switches every fault in turn; it takes no --inject-fault");
+  fs::create_directories(h.report_dir);
+  GenOptions gen;
+  gen.config = h.config;
+  gen.policy = h.policy;
+  std::cout << "faults: every catalogue switch in turn, quick profile of the properties that claim it\n";
+  FaultReport report;
+  std::regex re(h.filter.empty() ? std::string(".*") : h.filter);
+  for (const FaultInfo& f : fault_catalogue()) {
+    if (!std::regex_search(f.name, re)) continue;
+    report.faults.push_back(check_fault(f.name, h.seed, gen));
+    std::cout << fault_line(report.faults.back()) << "\n" << std::flush;
+  }
+  if (report.faults.empty()) throw ConfigError("--filter '" + h.filter + "' matches no fault switch");
+  const std::string json = h.json.empty() ? h.report_dir + "/faults-report.json" : h.json;
+  const std::string md = h.md.empty() ? h.report_dir + "/faults-report.md" : h.md;
+  write_text(json, fault_report_json(report).dump(2) + "\n");
+  write_text(md, fault_report_markdown(report));
+  std::cout << "reports: " << json << ", " << md << "\n";
+  std::cout << "mutation score: " << report.caught() << "/" << report.faults.size() << "\n";
+  return report.caught() == static_cast<int>(report.faults.size()) ? 0 : 1;
+}
+
 int run_replay_mode(const HarnessOptions& h) {
   const Replay rp = read_replay_file(h.replay);
   inject(rp.faults);
@@ -163,6 +189,9 @@ std::function<int()> add_harness_options(CLI::App& app) {
   app.add_option("--replay", h->replay, "re-run the case of a replay file written by a failing --fuzz")
       ->check(CLI::ExistingFile);
   app.add_flag("--list", h->list, "list the properties, their budgets and the faults they catch");
+  app.add_flag("--faults", h->faults_mode,
+               "mutation score: switch each catalogue fault on in turn and check its property catches it "
+               "(--filter: regex over fault names)");
   app.add_option("--time", h->time_s, "fuzz: seconds to run (new rounds stop starting after it)")
       ->check(CLI::PositiveNumber);
   app.add_option("--cases", h->cases, "fuzz: cases to run in all")->check(CLI::PositiveNumber);
@@ -179,6 +208,7 @@ std::function<int()> add_harness_options(CLI::App& app) {
   app.add_option("--md", h->md, "fuzz: Markdown report path (default REPORT_DIR/fuzz-report.md)");
   return [h]() -> int {
     if (h->list) return run_list();
+    if (h->faults_mode) return run_faults_mode(*h);
     if (!h->replay.empty()) return run_replay_mode(*h);
     if (h->fuzz || h->quick) return run_fuzz_mode(*h);
     return -1;

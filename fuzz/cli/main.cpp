@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   }
   const int code = amt::cli::run_reporting_errors("amt_conformance", harness);
   if (code == -1) {
-    std::cerr << app.help() << "\namt_conformance: choose --fuzz, --replay FILE, --list or a subcommand\n";
+    std::cerr << app.help()
+              << "\namt_conformance: choose --fuzz, --replay FILE, --faults, --list or a subcommand\n";
     return 2;
   }
   return code;

@@ -5,10 +5,23 @@
 #include <cmath>
 
 #include "reference/core/error.hpp"
+#include "reference/precision/faults.hpp"
 #include "reference/precision/islands.hpp"
 #include "reference/vision/camera_rescale.hpp"
 
 namespace amt::model {
+
+namespace {
+const FaultRegistration kFeatureMapNormFault{
+    "model.refinement_normalise_by_feature_map",
+    "upstream AMT's pixel-aligned refinement: u, v divided by the feature map's size (16) while K is in "
+    "image "
+    "pixels, so every point samples the bottom-right cell (notes §1.9)"};
+const FaultRegistration kDefaultDtypeFault{
+    "model.default_dtype_tensor",
+    "hazard: a tensor created without a dtype (torch::zeros(sizes), default fp32) in a bf16 path: the "
+    "behind-camera zeros promote the sampled features to fp32 and the next bf16 Linear throws"};
+}  // namespace
 
 torch::Tensor sample_at_points(const torch::Tensor& features, const torch::Tensor& points,
                                const torch::Tensor& K, const torch::Tensor& E, vision::ImageSize image_size,
@@ -18,13 +31,19 @@ torch::Tensor sample_at_points(const torch::Tensor& features, const torch::Tenso
   torch::Tensor xy;
   {
     precision::IslandScope island;  // the grid normalisation belongs to the camera-projection island
-    xy = vision::pixel_to_normalized(proj.uv, image_size);
+    const vision::ImageSize fmap_size{features.size(2), features.size(3)};
+    xy = vision::pixel_to_normalized(
+        proj.uv, fault_enabled("model.refinement_normalise_by_feature_map") ? fmap_size : image_size);
   }
   // [B,C,N,1] → [B,N,C]
   const torch::Tensor sampled =
       precision::grid_sample(features, xy.unsqueeze(2), policy).squeeze(-1).transpose(1, 2);
   const torch::Tensor in_front = (proj.depth > min_depth).unsqueeze(-1);
-  return torch::where(in_front, sampled, torch::zeros_like(sampled));
+  const torch::Tensor zeros =
+      fault_enabled("model.default_dtype_tensor")
+          ? torch::zeros(sampled.sizes(), torch::TensorOptions().device(sampled.device()))
+          : torch::zeros_like(sampled);
+  return torch::where(in_front, sampled, zeros);
 }
 
 PixelRefinementImpl::PixelRefinementImpl(int64_t d, const RefinementConfig& cfg, double dropout)

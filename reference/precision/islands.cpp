@@ -17,14 +17,14 @@ const FaultRegistration kInterpFault{
 const FaultRegistration kLayerNormFault{"island.layer_norm_mixed",
                                         "LayerNorm called on a lower-precision input with fp32 parameters "
                                         "(Linear->LayerNorm throws under CPU autocast)"};
-const FaultRegistration kProjectionNoCastFault{"island.projection_no_cast",
-                                               "seed 002: matmul(points, K^T) with points in bf16 and K in "
-                                               "fp32 ('expected scalar type BFloat16 but found "
-                                               "Float')"};
+const FaultRegistration kProjectionNoCastFault{
+    "island.projection_no_cast",
+    "seed 002: the points arrive in the activation dtype (bf16 under bf16-pure) and meet the fp32 K in one "
+    "matmul without a cast ('expected scalar type BFloat16 but found Float')"};
 const FaultRegistration kProjectionDtypeFault{
     "island.projection_activation_dtype",
-    "hazard 18 / upstream's committed fix: K cast to the points' dtype, so projection runs in bf16 (u,v "
-    "quantised to 1-2 px)"};
+    "hazard 18 / upstream's committed fix: K and E cast down to the points' bf16, so the projection runs in "
+    "bf16 under both bf16 policies (u,v quantised to 0.5-1 px at 100-300 px)"};
 const FaultRegistration kGridSampleFault{
     "island.grid_sample_feature_dtype",
     "grid_sample run in the feature dtype (no bf16/fp16 CPU kernel; bf16 coordinates on CUDA)"};
@@ -119,10 +119,13 @@ Projection project_points(const torch::Tensor& points, const torch::Tensor& K, c
   if (K.dim() != 3 || K.size(-1) != 3 || K.size(-2) != 3)
     throw ShapeError("project_points: K must be [B,3,3]");
   torch::Tensor p, k, e;
+  const auto low = policy.compute_dtype();
   if (fault_enabled("island.projection_no_cast")) {
-    p = points, k = K, e = E;  // upstream before its fix: whatever dtypes arrive meet in one matmul
-  } else if (fault_enabled("island.projection_activation_dtype")) {
-    p = points, k = K.to(points.scalar_type()), e = E.defined() ? E.to(points.scalar_type()) : E;
+    // Upstream before its fix: the points are activations and meet K in whatever dtype each arrives.
+    p = to_activation(points, policy), k = K, e = E;
+  } else if (fault_enabled("island.projection_activation_dtype") && low == torch::kBFloat16) {
+    // Upstream's fix: K (and E) cast to the points' dtype, bf16 under either bf16 policy.
+    p = points.to(low), k = K.to(low), e = E.defined() ? E.to(low) : E;
   } else {
     const auto dt = island_dtype(Island::kCameraProjection, policy);
     p = points.to(dt), k = K.to(dt), e = E.defined() ? E.to(dt) : E;
@@ -138,7 +141,8 @@ Projection project_points(const torch::Tensor& points, const torch::Tensor& K, c
   // Clamped only for the division: points at or behind the camera land far outside the image (and so
   // sample zeros); callers that need to know use `depth`.
   const torch::Tensor uv = uvw.narrow(-1, 0, 2) / depth.clamp_min(1e-6).unsqueeze(-1);
-  return {uv, cam.select(-1, 2)};
+  const auto dt = island_dtype(Island::kCameraProjection, policy);
+  return {uv.to(dt), cam.select(-1, 2).to(dt)};
 }
 
 torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& grid,

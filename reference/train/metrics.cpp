@@ -1,5 +1,7 @@
 #include "reference/train/metrics.hpp"
 
+#include "reference/precision/faults.hpp"
+
 #include "reference/core/error.hpp"
 #include "reference/precision/islands.hpp"
 
@@ -8,8 +10,14 @@ namespace amt::train {
 namespace {
 using precision::Island;
 
+const FaultRegistration kMetricsBf16Fault{
+    "train.metrics_bf16",
+    "hazard: metrics computed on bf16 values (the validation loop under autocast): joint errors quantised by "
+    "bf16's 2-4 mm ulp at 0.5-1 m"};
+
 // Metrics are an island that is fp64 under every policy, so the policy passed here does not matter.
 torch::Tensor f64(const torch::Tensor& x) {
+  if (fault_enabled("train.metrics_bf16")) return x.to(torch::kBFloat16).to(torch::kDouble).cpu();
   return precision::to_island(x, Island::kMetric, precision::PrecisionPolicy()).cpu();
 }
 

@@ -12,6 +12,10 @@
 namespace amt::vision {
 namespace {
 
+const FaultRegistration kFaultPaddedGrid{
+    "vision.grid_from_padded_size",
+    "seed 004, pitfall 1: each image's grid computed from the padded batch's largest (H, W) instead of the "
+    "image's own size, so smaller images get too many tokens"};
 const FaultRegistration kFaultDropGrids{"vision.collator_drop_grids",
                                         "seed 004 pitfall 4: the collator zips samples with "
                                         "batch.get('image_grids', []); when the grids are missing "
@@ -308,6 +312,12 @@ Batch collate(const std::vector<ImageSample>& samples) {
     for (const auto& [name, t] : s.labels) label_names.insert(name);
   }
   const ImageSample& first = samples.front();
+  // Fault "vision.grid_from_padded_size": upstream computed every image's grid from the padded batch tensor,
+  // i.e. from the largest (H, W) of the batch, not from the image itself (seed 004, pitfall 1).
+  const bool padded_grid = fault_enabled("vision.grid_from_padded_size");
+  int64_t max_h = 0, max_w = 0;
+  for (const auto& s : samples)
+    max_h = std::max(max_h, s.image.size(1)), max_w = std::max(max_w, s.image.size(2));
   std::vector<int64_t> grid_values, size_values;
   std::vector<double> scale_values;
   std::vector<torch::Tensor> Ks;
@@ -329,8 +339,13 @@ Batch collate(const std::vector<ImageSample>& samples) {
     }
     b.ids.push_back(s.id);
     b.images.push_back(s.image);
-    b.grids.push_back(s.grid);
-    grid_values.insert(grid_values.end(), {s.grid.hp, s.grid.wp, s.grid.gh, s.grid.gw});
+    ImageGrid g = s.grid;
+    if (padded_grid) {
+      g.height = max_h, g.width = max_w, g.hp = max_h / g.patch, g.wp = max_w / g.patch;
+      g.gh = g.hp / g.shuffle, g.gw = g.wp / g.shuffle;
+    }
+    b.grids.push_back(g);
+    grid_values.insert(grid_values.end(), {g.hp, g.wp, g.gh, g.gw});
     size_values.insert(size_values.end(), {s.original_size.height, s.original_size.width});
     scale_values.insert(scale_values.end(), {s.scale_y, s.scale_x});
     Ks.push_back(s.K);
