@@ -57,6 +57,7 @@ std::vector<Property> dtype_mix_properties();
 std::vector<Property> rect_grid_properties();
 std::vector<Property> batch_properties();
 std::vector<Property> metrics_properties();
+std::vector<Property> storage_properties();
 std::vector<Property> golden_properties();
 
 // "amt::DtypeError: <first line>" for any exception (used by run_case and by properties that expect one).

@@ -9,9 +9,27 @@
 
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
+#include "reference/precision/faults.hpp"
 #include "reference/vision/dynamic_resize.hpp"
 
 namespace amt::data {
+
+namespace {
+const FaultRegistration kLabelsBf16Fault{
+    "data.labels_stored_bf16",
+    "hazard 1 / seed 000's GPU cache: ground truth (joints, 2-D joints, grasped pose) stored through bf16, "
+    "quantised to 2-4 mm at 0.5-1 m, before being widened back"};
+const FaultRegistration kReloadCastFault{
+    "data.reload_casts_to_float",
+    "hazard 4: the cache reload casts every field to a float dtype, so bool masks and int64 ids come back as "
+    "fp32"};
+// The P4 rule for a label on its way into the cache: stored in fp32 exactly as read.
+torch::Tensor stored_label(const torch::Tensor& t) {
+  if (fault_enabled("data.labels_stored_bf16")) return t.to(torch::kBFloat16).to(t.scalar_type());
+  return t;
+}
+}  // namespace
+
 namespace {
 
 constexpr const char* kFormat = "amt-dexycb-cache";
@@ -176,12 +194,13 @@ CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOption
             torch::tensor({p.original_size.height, p.original_size.width}, torch::kInt64));
         f.at("scale")[row].copy_(torch::tensor({p.scale_y, p.scale_x}, torch::kFloat64));
         f.at("K")[row].copy_(p.K.matrix());
-        f.at("joint_3d")[row].copy_(s.joint_3d);
+        f.at("joint_3d")[row].copy_(stored_label(s.joint_3d));
         // 2-D labels follow the image with the same pixel-centre rule as K: u' = (u + 0.5)·sx − 0.5.
         torch::Tensor j2 = s.joint_2d.to(torch::kFloat64);
         j2.select(1, 0).add_(0.5).mul_(p.scale_x).sub_(0.5);
         j2.select(1, 1).add_(0.5).mul_(p.scale_y).sub_(0.5);
-        f.at("joint_2d")[row].copy_(torch::where(s.joint_valid.unsqueeze(1), j2, torch::zeros_like(j2)));
+        f.at("joint_2d")[row].copy_(
+            stored_label(torch::where(s.joint_valid.unsqueeze(1), j2, torch::zeros_like(j2))));
         f.at("joint_valid")[row].copy_(s.joint_valid);
         f.at("has_hand")[row].fill_(s.has_hand);
         f.at("pose_m")[row].copy_(s.pose_m);
@@ -193,7 +212,7 @@ CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOption
         f.at("num_objects")[row].fill_(objects);
         f.at("grasp_index")[row].fill_(s.grasp_index);
         f.at("grasped_object_id")[row].fill_(s.grasped_ycb_id);
-        f.at("grasped_pose")[row].copy_(s.grasped_pose);
+        f.at("grasped_pose")[row].copy_(stored_label(s.grasped_pose));
         f.at("sample_index")[row].fill_(s.info.index);
         f.at("serial_index")[row].fill_(static_cast<int64_t>(s.info.serial_index));
         f.at("subject_index")[row].fill_(
@@ -244,6 +263,11 @@ CachedDataset CachedDataset::load(const std::string& path) {
   }
   ds.fields_ = std::move(st.tensors);
   ds.check(path);
+  if (fault_enabled("data.reload_casts_to_float")) {
+    for (auto& [name, t] : ds.fields_) {
+      if (!t.is_floating_point()) t = t.to(torch::kFloat32);
+    }
+  }
   return ds;
 }
 
