@@ -25,7 +25,7 @@ const FaultRegistration kReloadCastFault{
     "fp32"};
 // The P4 rule for a label on its way into the cache: stored in fp32 exactly as read.
 torch::Tensor stored_label(const torch::Tensor& t) {
-  if (fault_enabled("data.labels_stored_bf16")) return t.to(torch::kBFloat16).to(t.scalar_type());
+  if (kLabelsBf16Fault.on()) return t.to(torch::kBFloat16).to(t.scalar_type());
   return t;
 }
 }  // namespace
@@ -263,7 +263,7 @@ CachedDataset CachedDataset::load(const std::string& path) {
   }
   ds.fields_ = std::move(st.tensors);
   ds.check(path);
-  if (fault_enabled("data.reload_casts_to_float")) {
+  if (kReloadCastFault.on()) {
     for (auto& [name, t] : ds.fields_) {
       if (!t.is_floating_point()) t = t.to(torch::kFloat32);
     }

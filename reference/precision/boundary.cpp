@@ -86,7 +86,7 @@ torch::Tensor conform_image(const torch::Tensor& image, const PrecisionPolicy& p
   }
   require_floating(x, field, "image");
   require_finite(x, field);
-  if (fault_enabled("boundary.image_dtype")) return x;
+  if (kImageFault.on()) return x;
   return to_activation(x, policy);
 }
 
@@ -102,7 +102,7 @@ torch::Tensor conform_camera(const torch::Tensor& camera, const PrecisionPolicy&
   require_finite(camera, field);
   if (is_k) require_pinhole(camera, field);
   torch::Tensor x = camera.to(policy.device());
-  if (fault_enabled("boundary.camera_dtype")) return x;
+  if (kCameraFault.on()) return x;
   return to_island(x, Island::kCameraProjection, policy);
 }
 
@@ -111,7 +111,7 @@ torch::Tensor conform_label(const torch::Tensor& label, const PrecisionPolicy& p
   require_floating(label, field, "label");
   require_finite(label, field);
   torch::Tensor x = label.to(policy.device());
-  if (fault_enabled("boundary.label_dtype")) return x;
+  if (kLabelFault.on()) return x;
   return to_island(x, Island::kLoss, policy);
 }
 

@@ -39,8 +39,12 @@ std::atomic<bool>& flag(const std::string& name) {
 FaultRegistration::FaultRegistration(std::string name, std::string description) {
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.enabled.count(name)) return;  // the same fault consulted from two files
-  r.enabled.emplace(name, std::make_unique<std::atomic<bool>>(false));
+  const auto known = r.enabled.find(name);
+  if (known != r.enabled.end()) {  // the same fault consulted from two files: one flag
+    flag_ = known->second.get();
+    return;
+  }
+  flag_ = r.enabled.emplace(name, std::make_unique<std::atomic<bool>>(false)).first->second.get();
   r.catalogue.push_back({std::move(name), std::move(description)});
   std::sort(r.catalogue.begin(), r.catalogue.end(),
             [](const FaultInfo& a, const FaultInfo& b) { return a.name < b.name; });

@@ -2,6 +2,7 @@
 // variant, so the conformance suites can prove they catch it (DESIGN.md §6, mutation score 100%).
 // Off by default; only tests and `amt_conformance --fault NAME` turn them on.
 #pragma once
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -44,10 +45,17 @@ class FaultsSuspended {
   std::vector<std::string> enabled_;
 };
 
-// Registers a fault at static-initialisation time; use once per fault in the .cpp that consults it:
-//   static const amt::FaultRegistration kFault{"boundary.image_dtype", "seed 000: ..."};
-struct FaultRegistration {
+// Registers a fault at static-initialisation time, once per fault, in the .cpp that consults it, and is the
+// handle that code reads on its hot path — one relaxed atomic load, no lock, no lookup:
+//   const amt::FaultRegistration kFault{"boundary.image_dtype", "seed 000: ..."};
+//   if (kFault.on()) return upstream_variant(...);
+class FaultRegistration {
+ public:
   FaultRegistration(std::string name, std::string description);
+  bool on() const { return flag_->load(std::memory_order_relaxed); }
+
+ private:
+  const std::atomic<bool>* flag_;
 };
 
 }  // namespace amt

@@ -83,7 +83,7 @@ torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out
                                          double scale_h, double scale_w) {
   if (table.dim() != 4) throw ShapeError("position table must be [1,C,M,M] for interpolation");
   IslandScope scope;
-  const bool fault = fault_enabled("island.position_interpolation_compute_dtype");
+  const bool fault = kInterpFault.on();
   const torch::Tensor t = fault ? table : table.to(torch::kFloat);
   auto options = F::InterpolateFuncOptions().mode(torch::kBicubic).align_corners(false);
   if (scale_h > 0.0 && scale_w > 0.0) {
@@ -105,7 +105,7 @@ torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                          double eps, const PrecisionPolicy& policy) {
   const int64_t c = x.size(-1);
-  if (fault_enabled("island.layer_norm_mixed")) return torch::layer_norm(x, {c}, weight, bias, eps);
+  if (kLayerNormFault.on()) return torch::layer_norm(x, {c}, weight, bias, eps);
   IslandScope scope;
   const auto dt = island_dtype(Island::kLayerNorm, policy);
   const torch::Tensor y = torch::layer_norm(x.to(dt), {c}, weight.defined() ? weight.to(dt) : weight,
@@ -120,10 +120,10 @@ Projection project_points(const torch::Tensor& points, const torch::Tensor& K, c
     throw ShapeError("project_points: K must be [B,3,3]");
   torch::Tensor p, k, e;
   const auto low = policy.compute_dtype();
-  if (fault_enabled("island.projection_no_cast")) {
+  if (kProjectionNoCastFault.on()) {
     // Upstream before its fix: the points are activations and meet K in whatever dtype each arrives.
     p = to_activation(points, policy), k = K, e = E;
-  } else if (fault_enabled("island.projection_activation_dtype") && low == torch::kBFloat16) {
+  } else if (kProjectionDtypeFault.on() && low == torch::kBFloat16) {
     // Upstream's fix: K (and E) cast to the points' dtype, bf16 under either bf16 policy.
     p = points.to(low), k = K.to(low), e = E.defined() ? E.to(low) : E;
   } else {
@@ -149,7 +149,7 @@ torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& gr
                           const PrecisionPolicy& policy) {
   const auto options =
       F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false);
-  if (fault_enabled("island.grid_sample_feature_dtype")) {
+  if (kGridSampleFault.on()) {
     return F::grid_sample(features, grid.to(features.scalar_type()), options);
   }
   IslandScope scope;

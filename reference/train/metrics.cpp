@@ -17,7 +17,7 @@ const FaultRegistration kMetricsBf16Fault{
 
 // Metrics are an island that is fp64 under every policy, so the policy passed here does not matter.
 torch::Tensor f64(const torch::Tensor& x) {
-  if (fault_enabled("train.metrics_bf16")) return x.to(torch::kBFloat16).to(torch::kDouble).cpu();
+  if (kMetricsBf16Fault.on()) return x.to(torch::kBFloat16).to(torch::kDouble).cpu();
   return precision::to_island(x, Island::kMetric, precision::PrecisionPolicy()).cpu();
 }
 

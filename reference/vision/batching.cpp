@@ -75,7 +75,7 @@ std::vector<ImageSize> image_sizes(const std::vector<torch::Tensor>& images) {
 
 std::vector<torch::Tensor> encode_bucketed(const std::vector<torch::Tensor>& images,
                                            const BatchedEncoder& encoder, int64_t patch) {
-  if (fault_enabled("vision.batch_pad_without_mask")) return encode_padded_upstream(images, encoder, patch);
+  if (kFaultPad.on()) return encode_padded_upstream(images, encoder, patch);
   check_images(images, patch);
   std::vector<torch::Tensor> out(images.size());
   for (const Bucket& bucket : bucket_by_size(image_sizes(images))) {
@@ -118,7 +118,7 @@ std::vector<torch::Tensor> encode_padded_upstream(const std::vector<torch::Tenso
 
 torch::Tensor concat_image_tokens(const std::vector<torch::Tensor>& tokens,
                                   const std::vector<ImageGrid>& grids) {
-  if (fault_enabled("vision.concat_pad_tokens")) return concat_tokens_padded_upstream(tokens);
+  if (kFaultConcatPad.on()) return concat_tokens_padded_upstream(tokens);
   if (tokens.size() != grids.size()) {
     throw ShapeError("concat_image_tokens: " + std::to_string(tokens.size()) + " token tensors but " +
                      std::to_string(grids.size()) + " grids");

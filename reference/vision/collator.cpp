@@ -169,7 +169,7 @@ TensorMap sample_to_fields(const ImageSample& s) {
 
 std::vector<ImageSample> samples_from_columns(const Columns& columns, int64_t patch, int64_t shuffle,
                                               int64_t first_id) {
-  if (fault_enabled("vision.collator_drop_grids")) {
+  if (kFaultDropGrids.on()) {
     // Upstream: zip(ids, labels, ..., batch.get("image_grids", [])) — a missing column is an empty list, and
     // zip stops at the shortest list.
     size_t n = std::numeric_limits<size_t>::max();
@@ -314,7 +314,7 @@ Batch collate(const std::vector<ImageSample>& samples) {
   const ImageSample& first = samples.front();
   // Fault "vision.grid_from_padded_size": upstream computed every image's grid from the padded batch tensor,
   // i.e. from the largest (H, W) of the batch, not from the image itself (seed 004, pitfall 1).
-  const bool padded_grid = fault_enabled("vision.grid_from_padded_size");
+  const bool padded_grid = kFaultPaddedGrid.on();
   int64_t max_h = 0, max_w = 0;
   for (const auto& s : samples)
     max_h = std::max(max_h, s.image.size(1)), max_w = std::max(max_w, s.image.size(2));

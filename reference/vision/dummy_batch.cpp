@@ -19,7 +19,7 @@ Batch make_dummy_batch(int64_t patch, int64_t shuffle, const TensorMap& label_te
                       " shuffle=" + std::to_string(shuffle));
   }
   ImageGrid grid;
-  if (fault_enabled("vision.dummy_grid_1x1")) {
+  if (kFaultDummyGrid.on()) {
     // Upstream's numbers, taken as given (no validation, as upstream had none).
     grid = ImageGrid{patch, patch, patch, shuffle, 1, 1, 1, 1};
   } else {

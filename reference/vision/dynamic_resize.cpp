@@ -51,8 +51,8 @@ void check_resize_config(int64_t q, int64_t max_side) {
 ImageSize dynamic_resize_target(ImageSize source, int64_t q, int64_t max_side, bool allow_upscale) {
   check_resize_config(q, max_side);
   check_source(source);
-  if (fault_enabled("vision.resize_square")) return {max_side, max_side};
-  if (!allow_upscale && fault_enabled("vision.resize_upstream_no_upscale")) {
+  if (kFaultSquare.on()) return {max_side, max_side};
+  if (!allow_upscale && kFaultUpstreamNoUpscale.on()) {
     return dynamic_resize_target_upstream(source, q, max_side, false);
   }
   const bool portrait = source.height > source.width;

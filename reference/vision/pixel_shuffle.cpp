@@ -23,7 +23,7 @@ void check_tokens(const torch::Tensor& x, const char* who) {
 
 torch::Tensor pixel_shuffle_2d(const torch::Tensor& x, int64_t hp, int64_t wp, int64_t shuffle) {
   check_tokens(x, "pixel_shuffle_2d");
-  if (fault_enabled("vision.shuffle_square_only")) return pixel_shuffle_square_upstream(x, shuffle);
+  if (kFaultSquareOnly.on()) return pixel_shuffle_square_upstream(x, shuffle);
   check_shuffle_grid(hp, wp, shuffle, "pixel_shuffle_2d");
   const int64_t b = x.size(0), n = x.size(1), c = x.size(2);
   if (n != hp * wp) {
