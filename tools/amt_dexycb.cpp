@@ -5,6 +5,8 @@
 //   per sample, in order
 #include <CLI/CLI.hpp>
 
+#include "fuzz/cli/run_tool.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -83,14 +85,8 @@ int main(int argc, char** argv) {
   list->add_option("--setup", setup, "s0, s1, s2 or s3");
   list->add_option("--split", split, "train, val or test");
   CLI11_PARSE(app, argc, argv);
-  try {
+  return amt::cli::run_reporting_errors("amt_dexycb", [&] {
     if (stats->parsed()) return run_stats(root, !no_hands);
     return run_list(root, setup, split);
-  } catch (const amt::Error& e) {
-    std::cerr << "amt_dexycb: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "amt_dexycb: unexpected error: " << e.what() << "\n";
-    return 3;
-  }
+  });
 }

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "fuzz/cli/run_tool.hpp"
 #include "reference/core/error.hpp"
 #include "reference/data/synth.hpp"
 
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   o.jpeg_quality = quality;
   o.threads = threads;
   o.keep_labels = false;
-  try {
+  return amt::cli::run_reporting_errors("amt_synth", [&] {
     const auto t0 = std::chrono::steady_clock::now();
     const amt::data::SynthResult r = amt::data::synthesize_dexycb(out, o);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -55,11 +56,5 @@ int main(int argc, char** argv) {
               << o.subjects.size() << " subjects x " << o.sequences << " sequences x " << o.frames
               << " frames x 8 cameras to " << out << " in " << s << " s\n";
     return 0;
-  } catch (const amt::Error& e) {
-    std::cerr << "amt_synth: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "amt_synth: unexpected error: " << e.what() << "\n";
-    return 3;
-  }
+  });
 }
