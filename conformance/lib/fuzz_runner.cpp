@@ -23,12 +23,6 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::string num(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.4g", v);
-  return b;
-}
-
 // Keeps the most recent case; a failure RapidCheck reports or a shrink it accepts becomes the best (= the
 // minimal failing case once shrinking ends).
 struct Tracker : rc::detail::TestListener {
@@ -225,8 +219,8 @@ FuzzReport run_fuzz(const FuzzOptions& o) {
             const double ratio = s.limit > 0 ? s.worst / s.limit : 0.0;
             if (ratio > closest) {
               closest = ratio;
-              pr.worst =
-                  s.quantity + "@" + s.policy + " " + num(s.worst) + " / " + num(s.limit) + " " + s.unit;
+              pr.worst = s.quantity + "@" + s.policy + " " + format_value(s.worst) + " / " +
+                         format_value(s.limit) + " " + s.unit;
             }
           }
         }
@@ -287,7 +281,7 @@ std::string report_markdown(const FuzzReport& r) {
                                "`") +
        "\n\n";
   s += "**" + std::to_string(r.cases) + " cases, " + std::to_string(r.failed) + " failed in " +
-       num(r.seconds) + " s**\n\n";
+       format_value(r.seconds) + " s**\n\n";
   s += "| property | cases | result | quantity | worst seen | budget | tightest passing budget |\n";
   s += "|---|---|---|---|---|---|---|\n";
   for (const PropertyReport& p : r.properties) {
@@ -297,8 +291,8 @@ std::string report_markdown(const FuzzReport& r) {
     }
     for (const QuantityStat& q : p.stats) {
       s += "| `" + p.name + "` | " + std::to_string(p.cases) + " | " + result + " | " + q.quantity + "@" +
-           q.policy + " | " + num(q.worst) + " " + q.unit + " | " + num(q.limit) + " " + q.unit + " | " +
-           num(q.worst) + " " + q.unit + " |\n";
+           q.policy + " | " + format_value(q.worst) + " " + q.unit + " | " + format_value(q.limit) + " " +
+           q.unit + " | " + format_value(q.worst) + " " + q.unit + " |\n";
     }
   }
   for (const PropertyReport& p : r.properties) {

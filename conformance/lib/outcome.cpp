@@ -10,13 +10,11 @@
 
 namespace amt::conformance {
 
-namespace {
-std::string num(double v) {
+std::string format_value(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.4g", v);
   return b;
 }
-}  // namespace
 
 std::string Check::line() const {
   std::string s = name + " ";
@@ -24,8 +22,8 @@ std::string Check::line() const {
     s += ok() ? "ok" : "FAILED";
     s += " (" + quantity + ")";
   } else {
-    s += num(value) + " " + unit + (ok() ? " <= " : " > ") + num(limit) + " " + unit + " (" + quantity + "@" +
-         policy + ")";
+    s += format_value(value) + " " + unit + (ok() ? " <= " : " > ") + format_value(limit) + " " + unit +
+         " (" + quantity + "@" + policy + ")";
   }
   if (!detail.empty()) s += "; " + detail;
   return s;
@@ -67,9 +65,10 @@ std::string worst_element(const torch::Tensor& actual, const torch::Tensor& expe
   o.check_dtype = false;
   const CloseResult r = compare_close(actual, expected, o);
   if (r.worst_index.empty()) return "no elements";
-  return "worst element " + format_index(r.worst_index) + ": got " + num(r.worst_actual) + " want " +
-         num(r.worst_expected) + " abs " + num(r.worst_abs) + " rel " + num(r.worst_rel) + "; NMSE " +
-         num(r.nmse) + ", min cosine " + num(r.min_cosine);
+  return "worst element " + format_index(r.worst_index) + ": got " + format_value(r.worst_actual) + " want " +
+         format_value(r.worst_expected) + " abs " + format_value(r.worst_abs) + " rel " +
+         format_value(r.worst_rel) + "; NMSE " + format_value(r.nmse) + ", min cosine " +
+         format_value(r.min_cosine);
 }
 
 namespace {
@@ -128,7 +127,8 @@ Measure cosine_deficit(const torch::Tensor& actual, const torch::Tensor& expecte
 
 Measure relative_scalar(const torch::Tensor& actual, const torch::Tensor& expected) {
   const double a = f64(actual).sum().item<double>(), e = f64(expected).sum().item<double>();
-  return {std::abs(a - e) / std::max(std::abs(e), 1e-3), "got " + num(a) + " want " + num(e)};
+  return {std::abs(a - e) / std::max(std::abs(e), 1e-3),
+          "got " + format_value(a) + " want " + format_value(e)};
 }
 
 }  // namespace amt::conformance

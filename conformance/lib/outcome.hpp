@@ -49,6 +49,8 @@ Measure rel_l2(const torch::Tensor& actual, const torch::Tensor& expected);
 Measure cosine_deficit(const torch::Tensor& actual, const torch::Tensor& expected);  // 1 − min cosine
 // |a − e| / max(|e|, 1e-3) for scalars.
 Measure relative_scalar(const torch::Tensor& actual, const torch::Tensor& expected);
+// Four significant digits ("7.8", "1.2e-05"): how every report of the harness prints a measured value.
+std::string format_value(double v);
 // The worst-element description compare_close gives (rtol = atol = 0, so "worst" is the largest |Δ|).
 std::string worst_element(const torch::Tensor& actual, const torch::Tensor& expected);
 

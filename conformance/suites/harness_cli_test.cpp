@@ -83,6 +83,15 @@ TEST(HarnessCli, BadOptionsAndFilesGetOneLineErrors) {
   EXPECT_EQ(std::count(replay.out.begin(), replay.out.end(), '\n'), 1) << replay.out;
 }
 
+TEST(HarnessCli, AReportDirThatIsAFileIsAOneLineError) {
+  const std::string file = ::testing::TempDir() + "/amt_report_dir_is_a_file";
+  std::FILE* f = std::fopen(file.c_str(), "w");
+  std::fclose(f);
+  const CliRun r = run_cli("--fuzz --cases 1 --filter '^rect_grids.shuffle$' --report-dir " + file);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find(file + ": --report-dir"), std::string::npos) << r.out;
+}
+
 TEST(HarnessCli, ListNamesEveryPropertyWithItsBudgets) {
   const CliRun list = run_cli("--list");
   EXPECT_EQ(list.code, 0) << list.out;

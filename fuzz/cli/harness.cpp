@@ -33,17 +33,21 @@ struct HarnessOptions {
   std::vector<std::string> faults;
 };
 
-std::string num(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.4g", v);
-  return b;
-}
-
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   if (!out) throw IoError(path, "cannot write the report");
   out << text;
   if (!out) throw IoError(path, "write failed");
+}
+
+// The report folder, created if needed; amt::IoError naming it when that is impossible.
+void make_report_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw IoError(dir,
+                  "--report-dir: cannot create the folder (" + (ec ? ec.message() : "not a directory") + ")");
+  }
 }
 
 // Faults named on the command line, switched on for the whole run (unknown names: amt::ConfigError).
@@ -58,7 +62,7 @@ int run_list() {
     for (const std::string& q : p.budgets) {
       for (const Budget& b : budget_table()) {
         if (b.quantity == q) {
-          std::cout << "    budget " << b.quantity << "@" << b.policy << " = " << num(b.limit) << " "
+          std::cout << "    budget " << b.quantity << "@" << b.policy << " = " << format_value(b.limit) << " "
                     << b.unit << "  (" << b.reason << ")\n";
         }
       }
@@ -74,7 +78,7 @@ int run_list() {
 
 int run_fuzz_mode(const HarnessOptions& h) {
   inject(h.faults);
-  fs::create_directories(h.report_dir);
+  make_report_dir(h.report_dir);
   FuzzOptions o;
   o.time_s = h.time_s;
   o.cases = h.cases;
@@ -90,8 +94,8 @@ int run_fuzz_mode(const HarnessOptions& h) {
   auto last_line = std::make_shared<double>(-1e9);
   o.progress = [tty, last_line](const FuzzProgress& p) {
     const std::string line = "fuzz: " + std::to_string(p.cases) + " cases (" +
-                             num(p.cases / std::max(p.seconds, 1e-9)) + "/s), " + std::to_string(p.failed) +
-                             " failed, " + num(p.seconds) +
+                             format_value(p.cases / std::max(p.seconds, 1e-9)) + "/s), " +
+                             std::to_string(p.failed) + " failed, " + format_value(p.seconds) +
                              " s; closest to budget: " + (p.worst.empty() ? "-" : p.worst);
     if (tty) {
       std::cerr << "\r\033[K" << line << std::flush;
@@ -110,8 +114,8 @@ int run_fuzz_mode(const HarnessOptions& h) {
   for (const PropertyReport& p : r.properties) {
     std::cout << (p.failed ? "FAILED  " : "passed  ") << p.name << ": " << p.cases << " cases";
     for (const QuantityStat& s : p.stats) {
-      std::cout << "; " << s.quantity << "@" << s.policy << " worst " << num(s.worst) << " / " << num(s.limit)
-                << (s.unit.empty() ? "" : " " + s.unit);
+      std::cout << "; " << s.quantity << "@" << s.policy << " worst " << format_value(s.worst) << " / "
+                << format_value(s.limit) << (s.unit.empty() ? "" : " " + s.unit);
     }
     std::cout << "\n";
   }
@@ -123,14 +127,15 @@ int run_fuzz_mode(const HarnessOptions& h) {
   write_text(json, report_json(r).dump(2) + "\n");
   write_text(md, report_markdown(r));
   std::cout << "reports: " << json << ", " << md << "\n";
-  std::cout << "fuzz: " << r.cases << " cases, " << r.failed << " failed in " << num(r.seconds) << " s\n";
+  std::cout << "fuzz: " << r.cases << " cases, " << r.failed << " failed in " << format_value(r.seconds)
+            << " s\n";
   return r.failed == 0 ? 0 : 1;
 }
 
 int run_faults_mode(const HarnessOptions& h) {
   if (!h.faults.empty())
     throw ConfigError("--faults switches every fault in turn; it takes no --inject-fault");
-  fs::create_directories(h.report_dir);
+  make_report_dir(h.report_dir);
   GenOptions gen;
   gen.config = h.config;
   gen.policy = h.policy;
