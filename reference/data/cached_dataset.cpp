@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/precision/faults.hpp"
@@ -309,7 +310,12 @@ void CachedDataset::check(const std::string& file) const {
       throw FormatError(file, "image_offset",
                         "image " + std::to_string(i) + " does not follow its predecessor");
     }
-    expected += 3 * h[2 * i] * h[2 * i + 1];
+    try {
+      expected = checked_add(expected, checked_mul(3, checked_mul(h[2 * i], h[2 * i + 1], "3·H·W"), "3·H·W"),
+                             "the images' total size");
+    } catch (const ValueError& e) {
+      throw FormatError(file, "image_hw", "image " + std::to_string(i) + ": " + e.what());
+    }
   }
   if (expected != images.numel()) {
     throw FormatError(

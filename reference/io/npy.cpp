@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/file_bytes.hpp"
 
@@ -243,13 +244,13 @@ NpyHeader parse_npy_header(const void* data, size_t size, const std::string& fil
   if (h.byte_order == '|' && h.itemsize > 1) {
     throw FormatError(file, field, "npy dtype '" + d + "': '|' (no byte order) on a multi-byte type");
   }
-  // numel × itemsize must fit in int64 before anyone multiplies it.
-  int64_t n = 1;
-  for (int64_t dim : h.shape) {
-    if (dim != 0 && n > std::numeric_limits<int64_t>::max() / 16 / dim) {
-      throw FormatError(file, field, "npy shape is too large (element count overflows)");
-    }
-    n *= dim;
+  // Every stride (the product of the dims, zero extents taken as 1) × the widest item size must fit in int64
+  // before LibTorch or anyone else multiplies it: a shape like (0, 2^62, 4) holds no element but its strides
+  // overflow.
+  try {
+    checked_stride_product(h.shape, 16, "npy shape");
+  } catch (const ValueError&) {
+    throw FormatError(file, field, "npy shape is too large (its element count or strides overflow int64)");
   }
   return h;
 }

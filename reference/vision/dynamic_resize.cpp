@@ -5,6 +5,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/faults.hpp"
@@ -62,7 +63,10 @@ ImageSize dynamic_resize_target(ImageSize source, int64_t q, int64_t max_side, b
   int64_t new_long = allow_upscale ? std::min(max_side, std::max(q, ceil_to(long_side, q)))
                                    : std::max(q, floor_to(std::min(long_side, max_side), q));
   // short·L'/long/q rounded half up, in exact integer arithmetic (sides stay far below 2^31).
-  int64_t new_short = std::max(q, q * round_half_up_div(short_side * new_long, long_side * q));
+  int64_t new_short = std::max(
+      q,
+      q * round_half_up_div(checked_mul(short_side, new_long, "dynamic resize: short side × new long side"),
+                            checked_mul(long_side, q, "dynamic resize: long side × q")));
   if (!allow_upscale) new_short = std::min(new_short, std::max(q, floor_to(short_side, q)));
   return portrait ? ImageSize{new_long, new_short} : ImageSize{new_short, new_long};
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
 #include "reference/precision/faults.hpp"
 #include "reference/vision/image_grid.hpp"
@@ -46,11 +47,12 @@ torch::Tensor pixel_unshuffle_2d(const torch::Tensor& y, int64_t hp, int64_t wp,
                      " tokens do not fill the shuffled grid Gh x Gw = " + std::to_string(gh) + "x" +
                      std::to_string(gw) + " = " + std::to_string(gh * gw));
   }
-  if (cs % (s * s) != 0) {
+  const int64_t s2 = checked_mul(s, s, "pixel_unshuffle_2d: s²");
+  if (cs % s2 != 0) {
     throw ShapeError("pixel_unshuffle_2d: channel count " + std::to_string(cs) +
-                     " is not divisible by s^2 = " + std::to_string(s * s));
+                     " is not divisible by s^2 = " + std::to_string(s2));
   }
-  const int64_t c = cs / (s * s);
+  const int64_t c = cs / s2;
   return y.reshape({b, gh, gw, s, s, c}).permute({0, 1, 3, 2, 4, 5}).reshape({b, hp * wp, c});
 }
 

@@ -255,3 +255,26 @@ TEST(Npy, FileRoundTripAndMissingFile) {
 }
 
 }  // namespace
+
+namespace amt::io {
+namespace {
+// A shape with a zero extent holds no element, but its strides (2^62 · 4 · itemsize) overflow int64: a typed
+// error naming the file, before LibTorch computes them.
+TEST(NpyMalformed, ZeroExtentShapeWithOverflowingStridesIsRejected) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904, 4), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string file = std::string("\x93NUMPY\x01\x00", 8);
+  file += static_cast<char>(header.size() & 0xff);
+  file += static_cast<char>(header.size() >> 8);
+  file += header;
+  try {
+    parse_npy(file.data(), file.size(), "huge.npy", "x");
+    FAIL() << "no error";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("huge.npy"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("overflow"), std::string::npos) << e.what();
+  }
+}
+}  // namespace
+}  // namespace amt::io
