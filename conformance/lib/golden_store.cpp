@@ -77,7 +77,17 @@ TensorMap run_golden(const Case& c, const TensorMap& batch, const std::string& p
   loss.total.backward();
   TensorMap t;
   for (const auto& [k, v] : batch) t["inputs/" + k] = v.contiguous();
-  for (const auto& [k, v] : probes) t["probes/" + k] = v.detach().contiguous();
+  // Every probe the model promises (amt_probe_names, in execution order), and nothing else.
+  const auto names = model::amt_probe_names(case_config(c), conformed.count("K") > 0);
+  if (names.size() != probes.size()) {
+    throw ValueError("golden: the model recorded " + std::to_string(probes.size()) +
+                     " probes, amt_probe_names lists " + std::to_string(names.size()));
+  }
+  for (const std::string& name : names) {
+    const auto it = probes.find(name);
+    if (it == probes.end()) throw ValueError("golden: the model recorded no probe '" + name + "'");
+    t["probes/" + name] = it->second.detach().contiguous();
+  }
   for (const auto& [k, v] : out) t["outputs/" + k] = v.detach().contiguous();
   for (const auto& [k, v] : loss.terms) t["loss/" + k] = v.detach().contiguous();
   t["loss/total"] = loss.total.detach().contiguous();
