@@ -15,10 +15,16 @@ const std::vector<std::string>& backbone_variants() {
 }
 
 std::vector<std::string> backbone_variants(const std::string& config) {
+  // Asked for every generated case: the config is parsed once per name.
+  static std::map<std::string, std::vector<std::string>> cache;
+  auto it = cache.find(config);
+  if (it != cache.end()) return it->second;
   const model::AmtConfig cfg = model::load_amt_config(config);
-  if (cfg.backbone.name == "dinov2-tiny") return backbone_variants();
-  if (cfg.backbone.kind == model::BackboneKind::kDinov3) return {"dinov3"};
-  return {"dinov2-hf", "dinov2-meta"};
+  std::vector<std::string> v = cfg.backbone.name == "dinov2-tiny" ? backbone_variants()
+                               : cfg.backbone.kind == model::BackboneKind::kDinov3
+                                   ? std::vector<std::string>{"dinov3"}
+                                   : std::vector<std::string>{"dinov2-hf", "dinov2-meta"};
+  return cache.emplace(config, std::move(v)).first->second;
 }
 
 namespace {
@@ -68,14 +74,34 @@ model::AmtModel& case_model(const Case& c, const precision::PrecisionPolicy& pol
   return it->second;
 }
 
-ModelRun run_model(const Case& c, const TensorMap& batch, const precision::PrecisionPolicy& policy) {
-  torch::NoGradGuard no_grad;
-  model::AmtModel& m = case_model(c, policy);
+namespace {
+ModelRun forward_and_losses(model::AmtModel& m, const TensorMap& batch,
+                            const precision::PrecisionPolicy& policy) {
   ModelRun r;
   r.conformed = precision::conform_batch(batch, policy);
   r.outputs = m->forward(r.conformed, policy, &r.probes);
   r.loss = train::compute_losses(r.outputs, r.conformed, train::LossWeights{}, policy);
   return r;
+}
+}  // namespace
+
+ModelRun run_model(const Case& c, const TensorMap& batch, const precision::PrecisionPolicy& policy) {
+  torch::NoGradGuard no_grad;
+  return forward_and_losses(case_model(c, policy), batch, policy);
+}
+
+ModelRun run_model_with_gradients(const Case& c, const TensorMap& batch,
+                                  const precision::PrecisionPolicy& policy) {
+  model::AmtModel& m = case_model(c, policy);
+  m->zero_grad();
+  try {
+    ModelRun r = forward_and_losses(m, batch, policy);
+    r.loss.total.backward();
+    return r;
+  } catch (...) {
+    m->zero_grad();
+    throw;
+  }
 }
 
 ModelRun reference_run(const Case& c, const TensorMap& batch) {

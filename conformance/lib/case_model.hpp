@@ -29,6 +29,10 @@ struct ModelRun {
   train::LossResult loss;
 };
 ModelRun run_model(const Case& c, const TensorMap& batch, const precision::PrecisionPolicy& policy);
+// The same path with gradients: zero_grad, forward, compute_losses, backward. The gradients stay on
+// case_model(c, policy) for the caller to read (then zero_grad() it); an exception clears them first.
+ModelRun run_model_with_gradients(const Case& c, const TensorMap& batch,
+                                  const precision::PrecisionPolicy& policy);
 // The harness's reference: the same batch under the fp32 policy with every fault switch suspended.
 ModelRun reference_run(const Case& c, const TensorMap& batch);
 

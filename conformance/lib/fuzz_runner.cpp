@@ -43,7 +43,7 @@ struct Tracker : rc::detail::TestListener {
 
 void record(std::map<std::string, QuantityStat>& stats, const Outcome& o, const Case& c) {
   for (const Check& k : o.checks) {
-    if (k.quantity == "dtype" || k.quantity == "error" || k.quantity == "exact") continue;
+    if (k.structural()) continue;
     QuantityStat& s = stats[k.quantity + "@" + k.policy];
     if (s.quantity.empty() || k.value > s.worst) {
       s.quantity = k.quantity;

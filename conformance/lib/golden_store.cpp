@@ -69,16 +69,12 @@ std::vector<std::string> gradient_names(model::AmtModelImpl& m) {
 TensorMap run_golden(const Case& c, const TensorMap& batch, const std::string& policy_name) {
   const PrecisionPolicy policy = PrecisionPolicy::parse(policy_name);
   model::AmtModel& m = case_model(c, policy);
-  m->zero_grad();
-  const TensorMap conformed = precision::conform_batch(batch, policy);
-  TensorMap probes;
-  const TensorMap out = m->forward(conformed, policy, &probes);
-  const train::LossResult loss = train::compute_losses(out, conformed, train::LossWeights{}, policy);
-  loss.total.backward();
+  const ModelRun run = run_model_with_gradients(c, batch, policy);
+  const TensorMap& probes = run.probes;
   TensorMap t;
   for (const auto& [k, v] : batch) t["inputs/" + k] = v.contiguous();
   // Every probe the model promises (amt_probe_names, in execution order), and nothing else.
-  const auto names = model::amt_probe_names(case_config(c), conformed.count("K") > 0);
+  const auto names = model::amt_probe_names(case_config(c), run.conformed.count("K") > 0);
   if (names.size() != probes.size()) {
     throw ValueError("golden: the model recorded " + std::to_string(probes.size()) +
                      " probes, amt_probe_names lists " + std::to_string(names.size()));
@@ -88,9 +84,9 @@ TensorMap run_golden(const Case& c, const TensorMap& batch, const std::string& p
     if (it == probes.end()) throw ValueError("golden: the model recorded no probe '" + name + "'");
     t["probes/" + name] = it->second.detach().contiguous();
   }
-  for (const auto& [k, v] : out) t["outputs/" + k] = v.detach().contiguous();
-  for (const auto& [k, v] : loss.terms) t["loss/" + k] = v.detach().contiguous();
-  t["loss/total"] = loss.total.detach().contiguous();
+  for (const auto& [k, v] : run.outputs) t["outputs/" + k] = v.detach().contiguous();
+  for (const auto& [k, v] : run.loss.terms) t["loss/" + k] = v.detach().contiguous();
+  t["loss/total"] = run.loss.total.detach().contiguous();
   const auto params = m->named_parameters();
   for (const std::string& name : gradient_names(*m))
     t["grads/" + name] = params[name].grad().detach().clone();

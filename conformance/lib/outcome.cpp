@@ -18,7 +18,7 @@ std::string format_value(double v) {
 
 std::string Check::line() const {
   std::string s = name + " ";
-  if (quantity == "dtype" || quantity == "error" || quantity == "exact") {
+  if (structural()) {
     s += ok() ? "ok" : "FAILED";
     s += " (" + quantity + ")";
   } else {
@@ -58,17 +58,27 @@ void Outcome::require(bool ok, const std::string& name, const std::string& quant
   checks.push_back({name, quantity, "any", ok ? 0.0 : 1.0, 0.0, "", ok ? "" : detail});
 }
 
-std::string worst_element(const torch::Tensor& actual, const torch::Tensor& expected) {
+namespace {
+// compare_close with zero tolerances, so its "worst" element is the one with the largest |Δ|.
+CloseResult exact_close(const torch::Tensor& actual, const torch::Tensor& expected) {
   CloseOptions o;
   o.rtol = 0.0;
   o.atol = 0.0;
   o.check_dtype = false;
-  const CloseResult r = compare_close(actual, expected, o);
+  return compare_close(actual, expected, o);
+}
+
+std::string describe_worst(const CloseResult& r) {
   if (r.worst_index.empty()) return "no elements";
   return "worst element " + format_index(r.worst_index) + ": got " + format_value(r.worst_actual) + " want " +
          format_value(r.worst_expected) + " abs " + format_value(r.worst_abs) + " rel " +
          format_value(r.worst_rel) + "; NMSE " + format_value(r.nmse) + ", min cosine " +
          format_value(r.min_cosine);
+}
+}  // namespace
+
+std::string worst_element(const torch::Tensor& actual, const torch::Tensor& expected) {
+  return describe_worst(exact_close(actual, expected));
 }
 
 namespace {
@@ -117,12 +127,8 @@ Measure rel_l2(const torch::Tensor& actual, const torch::Tensor& expected) {
 }
 
 Measure cosine_deficit(const torch::Tensor& actual, const torch::Tensor& expected) {
-  CloseOptions o;
-  o.rtol = 0.0;
-  o.atol = 0.0;
-  o.check_dtype = false;
-  const CloseResult r = compare_close(actual, expected, o);
-  return {1.0 - r.min_cosine, worst_element(actual, expected)};
+  const CloseResult r = exact_close(actual, expected);
+  return {1.0 - r.min_cosine, describe_worst(r)};
 }
 
 Measure relative_scalar(const torch::Tensor& actual, const torch::Tensor& expected) {

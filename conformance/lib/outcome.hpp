@@ -19,6 +19,8 @@ struct Check {
   std::string unit;
   std::string detail;  // the worst element, NMSE, cosine; or what mismatched
   bool ok() const { return value <= limit; }
+  // A pass/fail check of structure ("dtype", "error", "exact") rather than a measured value against a budget.
+  bool structural() const { return quantity == "dtype" || quantity == "error" || quantity == "exact"; }
   std::string line() const;  // "hand_joints 7.8 mm > 1.0 mm (joints_mm@bf16-pure); worst ..."
 };
 

@@ -51,15 +51,10 @@ Outcome run_dummy(const Case& c) {
                          {"grasped_object_id", torch::zeros({}, torch::kLong)}};
   const vision::Batch dummy = vision::make_dummy_batch(cfg.backbone.patch_size, c.shuffle, labels);
   model::AmtModel& m = case_model(c, policy);
-  m->zero_grad();
   torch::Tensor total;
   try {
-    const TensorMap batch = precision::conform_batch(vision::model_inputs(dummy), policy);
-    const TensorMap out = m->forward(batch, policy);
-    total = train::compute_losses(out, batch, train::LossWeights{}, policy).total;
-    total.backward();
+    total = run_model_with_gradients(c, vision::model_inputs(dummy), policy).loss.total;
   } catch (const std::exception& e) {
-    m->zero_grad();
     o.require(false, "dummy batch forward + backward", "error", describe_exception(e));
     return o;
   }

@@ -161,13 +161,9 @@ Outcome run_backward(const Case& c) {
   Outcome o;
   const PrecisionPolicy policy = PrecisionPolicy::parse(c.policy);
   model::AmtModel& m = case_model(c, policy);
-  m->zero_grad();
   try {
-    const TensorMap batch = precision::conform_batch(make_case_batch(c), policy);
-    const TensorMap out = m->forward(batch, policy);
-    train::compute_losses(out, batch, train::LossWeights{}, policy).total.backward();
+    run_model_with_gradients(c, make_case_batch(c), policy);
   } catch (const std::exception& e) {
-    m->zero_grad();
     o.require(false, "forward + backward under " + c.policy, "error", describe_exception(e));
     return o;
   }
