@@ -25,8 +25,7 @@ namespace amt::conformance {
 namespace {
 using precision::PrecisionPolicy;
 
-// --- dummy.zero_loss_zero_grad
-// ---------------------------------------------------------------------------------
+// --- dummy.zero_loss_zero_grad ---
 rc::Gen<Case> gen_dummy(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -75,9 +74,9 @@ Outcome run_dummy(const Case& c) {
   return o;
 }
 
-// --- dummy.collator
-// ---------------------------------------------------------------------------------------------- Case fields:
-// batch = samples; seed → sizes, has_hand, which column is dropped (none for seed % 7 == 6), rank.
+// --- dummy.collator ---
+// Case fields: batch = samples; seed → sizes, has_hand, which column is dropped (none for seed % 7 == 6),
+// rank.
 rc::Gen<Case> gen_collator(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -164,8 +163,7 @@ Outcome run_collator(const Case& c) {
   return o;
 }
 
-// --- batch_invariance.model
-// --------------------------------------------------------------------------------------
+// --- batch_invariance.model ---
 rc::Gen<Case> gen_invariance(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -198,10 +196,9 @@ Outcome run_invariance(const Case& c) {
   return o;
 }
 
-// --- batch_invariance.buckets
-// ------------------------------------------------------------------------------------ Case fields: batch =
-// images; height/width = the largest image; seed → each image's size (the first two share one, so there is
-// always a bucket of two).
+// --- batch_invariance.buckets ---
+// Case fields: batch = images; height/width = the largest image; seed → each image's size (the first two
+// share one, so there is always a bucket of two).
 rc::Gen<Case> gen_buckets(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;

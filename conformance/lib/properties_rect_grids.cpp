@@ -34,8 +34,7 @@ std::string size_str(int64_t h, int64_t w) {
   return std::to_string(h) + "x" + std::to_string(w);
 }
 
-// --- rect_grids.resize
-// --------------------------------------------------------------------------------------
+// --- rect_grids.resize ---
 rc::Gen<Case> gen_resize(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -127,9 +126,9 @@ Outcome run_resize(const Case& c) {
   return o;
 }
 
-// --- rect_grids.shuffle
-// --------------------------------------------------------------------------------------- Case fields:
-// height/width = the patch grid (Hp, Wp) = (Gh·s, Gw·s); batch; shuffle s; channels 1 + seed % 3.
+// --- rect_grids.shuffle ---
+// Case fields: height/width = the patch grid (Hp, Wp) = (Gh·s, Gw·s); batch; shuffle s; channels 1 + seed
+// % 5.
 rc::Gen<Case> gen_shuffle(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -193,9 +192,8 @@ Outcome run_shuffle(const Case& c) {
   return o;
 }
 
-// --- rect_grids.position_interpolation
-// ------------------------------------------------------------------------- Case fields: height/width = the
-// patch grid (hp, wp); backbone dinov2-hf | dinov2-meta; policy.
+// --- rect_grids.position_interpolation ---
+// Case fields: height/width = the patch grid (hp, wp); backbone dinov2-hf | dinov2-meta; policy.
 rc::Gen<Case> gen_position(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -247,9 +245,8 @@ Outcome run_position(const Case& c) {
   return o;
 }
 
-// --- rect_grids.model
-// ---------------------------------------------------------------------------------------- Case fields:
-// height/width = the source image before DynamicResize (the config's max side, upscaling on).
+// --- rect_grids.model ---
+// Case fields: height/width = the source image before DynamicResize (the config's max side, upscaling on).
 rc::Gen<Case> gen_model(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c;
@@ -309,9 +306,8 @@ Outcome run_model_grid(const Case& c) {
   return o;
 }
 
-// --- rect_grids.refinement_cell
-// --------------------------------------------------------------------------------- Case fields: height/width
-// = the source image; seed picks the cell and the depth.
+// --- rect_grids.refinement_cell ---
+// Case fields: height/width = the source image; seed picks the cell and the depth.
 rc::Gen<Case> gen_cell(const GenOptions& o) {
   return rc::gen::exec([o] {
     Case c = *gen_model(o);
