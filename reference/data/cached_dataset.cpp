@@ -3,6 +3,7 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -349,34 +350,35 @@ torch::Tensor CachedDataset::image(int64_t i) const {
   return fields_.at("images").narrow(0, offset, 3 * s.height * s.width).view({3, s.height, s.width});
 }
 
-TensorMap CachedDataset::gather(const std::vector<int64_t>& indices) const {
-  TensorMap batch;
-  const auto b = static_cast<int64_t>(indices.size());
-  for (int64_t i : indices) {
-    if (i < 0 || i >= size()) throw ValueError("cache: sample " + std::to_string(i) + " out of range");
+vision::ImageSample CachedDataset::sample(int64_t i, int64_t patch, int64_t shuffle) const {
+  if (i < 0 || i >= size()) throw ValueError("cache: sample " + std::to_string(i) + " out of range");
+  // Fields that the ImageSample holds as members; every other per-sample field is a label.
+  static const std::set<std::string> kMembers = {"images", "image_offset", "image_hw", "original_hw", "scale",
+                                                 "K",      "has_hand"};
+  vision::ImageSample s;
+  s.id = i;
+  s.image = image(i);
+  const vision::ImageSize size = image_size(i);
+  s.grid = vision::make_image_grid(size.height, size.width, patch, shuffle);
+  s.K = fields_.at("K")[i];
+  const torch::Tensor original = fields_.at("original_hw")[i];
+  s.original_size = {original[0].item<int64_t>(), original[1].item<int64_t>()};
+  const torch::Tensor scale = fields_.at("scale")[i];
+  s.scale_y = scale[0].item<double>();
+  s.scale_x = scale[1].item<double>();
+  s.has_hand = fields_.at("has_hand")[i].item<bool>();
+  for (const auto& [name, t] : fields_) {
+    if (kMembers.count(name) == 0) s.labels[name] = t[i];
   }
-  const torch::Tensor idx = torch::tensor(indices, torch::kInt64);
-  for (const auto& spec : field_specs()) {
-    if (std::string(spec.name) == "image_offset") continue;
-    batch[spec.name] = fields_.at(spec.name).index_select(0, idx);
-  }
-  batch["index"] = idx;
-  if (b == 0) {
-    batch["image"] = torch::empty({0, 3, 0, 0}, image_storage_dtype(storage_));
-    return batch;
-  }
-  const vision::ImageSize first = image_size(indices[0]);
-  std::vector<torch::Tensor> images;
-  for (int64_t i : indices) {
-    if (image_size(i) != first) {
-      throw ShapeError("cache: a batch needs one image size; sample " + std::to_string(indices[0]) + " is " +
-                       first.str() + ", sample " + std::to_string(i) + " is " + image_size(i).str() +
-                       " (bucket by size)");
-    }
-    images.push_back(image(i));
-  }
-  batch["image"] = torch::stack(images);
-  return batch;
+  return s;
+}
+
+vision::Batch CachedDataset::batch(const std::vector<int64_t>& indices, int64_t patch,
+                                   int64_t shuffle) const {
+  std::vector<vision::ImageSample> samples;
+  samples.reserve(indices.size());
+  for (int64_t i : indices) samples.push_back(sample(i, patch, shuffle));
+  return vision::collate(samples);
 }
 
 std::map<std::string, int64_t> CachedDataset::memory_bytes() const {

@@ -20,10 +20,11 @@
 //   grasp_index [N] i64, grasped_object_id [N] i64, grasped_pose [N,3,4] f32,
 //   sample_index [N] i64 (index in the reader's split), serial_index [N] i64, subject_index [N] i64, frame
 //   [N] i64
-// A batch (gather) holds `image` [B,3,H,W] in the storage dtype plus every per-sample field except
-// image_offset, and `index` [B] i64 (positions in this cache). Field names match precision::field_role
-// (image, K, E; bool/int kept; other floats are labels), so a batch goes straight into
-// precision::conform_batch.
+// A sample (sample()) is a vision::ImageSample: the image [3,H,W] in the storage dtype, its grid, K,
+// original size, scale and has_hand, and every other per-sample field as a label (E, joint_3d, ...); its id
+// is its position in this cache. A batch (batch()) is those samples through the vision collator, so every
+// field travels with its image (V6); vision::model_inputs then gives names that match precision::field_role
+// (image, K, E; bool/int kept; other floats are labels) for precision::conform_batch.
 #pragma once
 #include <torch/types.h>
 
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "reference/data/dexycb_reader.hpp"
+#include "reference/vision/collator.hpp"
 #include "reference/vision/image_size.hpp"
 
 namespace amt::data {
@@ -89,9 +91,12 @@ class CachedDataset {
   torch::Tensor image(int64_t i) const;  // [3,H,W] view into `images`
   vision::ImageSize image_size(int64_t i) const;
   std::vector<vision::ImageSize> image_sizes() const;
-  // One batch. All images must have the same size (amt::ShapeError naming both sizes otherwise); an empty
-  // list gives a batch with zero rows.
-  TensorMap gather(const std::vector<int64_t>& indices) const;
+  // Sample i with its grid for this patch size and shuffle factor (amt::ValueError when out of range, or
+  // when the stored size is not a multiple of patch · shuffle).
+  vision::ImageSample sample(int64_t i, int64_t patch, int64_t shuffle) const;
+  // Samples `indices` collated (vision::collate); an empty list gives an empty batch. Images of different
+  // sizes are allowed here; vision::model_inputs needs one size (the loader buckets by size, V4).
+  vision::Batch batch(const std::vector<int64_t>& indices, int64_t patch, int64_t shuffle) const;
 
   // Bytes held by each field (numel × element size) and their total.
   std::map<std::string, int64_t> memory_bytes() const;

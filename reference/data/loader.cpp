@@ -4,6 +4,7 @@
 
 #include "reference/core/error.hpp"
 #include "reference/data/cached_dataset.hpp"
+#include "reference/vision/batching.hpp"
 #include "reference/vision/collator.hpp"
 
 namespace amt::data {
@@ -27,23 +28,19 @@ std::vector<std::vector<int64_t>> plan_for_rank(const std::vector<vision::ImageS
   } else {
     for (int64_t i = 0; i < n; ++i) order.push_back(i);
   }
-  // Buckets in order of first appearance within this rank's shard.
-  std::vector<vision::ImageSize> bucket_size;
+  std::vector<int64_t> shard;
+  for (int64_t p : vision::shard_positions(n, rank, o.world_size))
+    shard.push_back(order[static_cast<size_t>(p)]);
   std::vector<std::vector<int64_t>> buckets;
-  for (size_t p = static_cast<size_t>(rank); p < order.size(); p += static_cast<size_t>(o.world_size)) {
-    const int64_t idx = order[p];
-    size_t b = 0;
-    if (o.bucket_by_size) {
-      const vision::ImageSize s = sizes[static_cast<size_t>(idx)];
-      while (b < bucket_size.size() && bucket_size[b] != s) ++b;
-      if (b == bucket_size.size()) {
-        bucket_size.push_back(s);
-        buckets.emplace_back();
-      }
-    } else if (buckets.empty()) {
+  if (o.bucket_by_size) {
+    std::vector<vision::ImageSize> shard_sizes;
+    for (int64_t idx : shard) shard_sizes.push_back(sizes[static_cast<size_t>(idx)]);
+    for (const auto& bucket : vision::bucket_by_size(shard_sizes)) {
       buckets.emplace_back();
+      for (int64_t pos : bucket.indices) buckets.back().push_back(shard[static_cast<size_t>(pos)]);
     }
-    buckets[b].push_back(idx);
+  } else if (!shard.empty()) {
+    buckets.push_back(shard);
   }
   std::vector<std::vector<int64_t>> batches;
   for (const auto& bucket : buckets) {
@@ -93,20 +90,14 @@ int64_t max_batches_over_ranks(const std::vector<vision::ImageSize>& sizes, cons
   return most;
 }
 
-bool batch_is_empty(const Batch& batch) {
-  if (batch.empty()) return true;
-  const auto it = batch.find("image");
-  const torch::Tensor& t = it != batch.end() ? it->second : batch.begin()->second;
-  return t.dim() == 0 ? false : t.size(0) == 0;
-}
-
 Loader::Loader(FetchFn fetch, std::vector<vision::ImageSize> sizes, LoaderOptions options)
     : fetch_(std::move(fetch)), sizes_(std::move(sizes)), options_(options) {
   check_loader_options(options_);
 }
 
-Loader::Loader(const CachedDataset& dataset, LoaderOptions options)
-    : Loader([&dataset](const std::vector<int64_t>& idx) { return dataset.gather(idx); },
+Loader::Loader(const CachedDataset& dataset, LoaderOptions options, int64_t patch, int64_t shuffle)
+    : Loader([&dataset, patch,
+              shuffle](const std::vector<int64_t>& idx) { return dataset.batch(idx, patch, shuffle); },
              dataset.image_sizes(), options) {}
 
 Loader::~Loader() {
@@ -127,10 +118,16 @@ void Loader::stop_worker() {
   error_ = nullptr;
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop_worker();
   plan_ = plan_epoch(sizes_, options_, epoch);
-  position_ = 0;
+  if (first_batch < 0 || first_batch > static_cast<int64_t>(plan_.size())) {
+    throw ValueError("loader: epoch " + std::to_string(epoch) + " has " + std::to_string(plan_.size()) +
+                     " batches; cannot start at batch " + std::to_string(first_batch));
+  }
+  first_batch_ = first_batch;
+  position_ = static_cast<size_t>(first_batch);
+  consumed_ = first_batch;
   skipped_empty_ = 0;
   if (options_.prefetch == 0) return;
   {
@@ -141,10 +138,10 @@ void Loader::start_epoch(int64_t epoch) {
 }
 
 void Loader::run_worker() {
-  for (const auto& indices : plan_) {
+  for (size_t i = static_cast<size_t>(first_batch_); i < plan_.size(); ++i) {
     Batch batch;
     try {
-      batch = fetch_(indices);
+      batch = fetch_(plan_[i]);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       error_ = std::current_exception();
@@ -164,33 +161,35 @@ void Loader::run_worker() {
   changed_.notify_all();
 }
 
-std::optional<Batch> Loader::next() {
-  for (;;) {
-    Batch batch;
-    if (options_.prefetch == 0) {
-      if (position_ >= plan_.size()) return std::nullopt;
-      batch = fetch_(plan_[position_++]);
-    } else {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return !queue_.empty() || done_; });
-      if (queue_.empty()) {
-        if (error_) {
-          std::exception_ptr e = error_;
-          error_ = nullptr;
-          std::rethrow_exception(e);
-        }
-        return std::nullopt;
+std::optional<Batch> Loader::fetch_next() {
+  Batch batch;
+  if (options_.prefetch == 0) {
+    if (position_ >= plan_.size()) return std::nullopt;
+    batch = fetch_(plan_[position_++]);
+  } else {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !queue_.empty() || done_; });
+    if (queue_.empty()) {
+      if (error_) {
+        std::exception_ptr e = error_;
+        error_ = nullptr;
+        std::rethrow_exception(e);
       }
-      batch = std::move(queue_.front().batch);
-      queue_.pop_front();
-      changed_.notify_all();
+      return std::nullopt;
     }
-    if (batch_is_empty(batch)) {
-      ++skipped_empty_;
-      continue;
-    }
-    return batch;
+    batch = std::move(queue_.front().batch);
+    queue_.pop_front();
+    changed_.notify_all();
   }
+  ++consumed_;
+  return batch;
+}
+
+std::optional<Batch> Loader::next() {
+  vision::NonEmptyBatches batches([this] { return fetch_next(); });
+  std::optional<Batch> batch = batches.next();
+  skipped_empty_ += batches.skipped();
+  return batch;
 }
 
 }  // namespace amt::data

@@ -2,20 +2,21 @@
 //
 // One epoch on one rank (plan_epoch, a pure function of sizes, options and the epoch):
 //   1. order   = 0..N−1, or when shuffling a permutation drawn from (seed, epoch) — identical on every rank;
-//   2. shard   = positions rank, rank + world, rank + 2·world, ... of that order (every sample on exactly one
-//   rank,
-//                no padding, so ranks differ by at most one sample);
-//   3. buckets = the shard grouped by image size, keeping order (V4: a batch never mixes sizes);
+//   2. shard   = vision::shard_positions of that order (every sample on exactly one rank, no padding, so
+//   ranks
+//                differ by at most one sample);
+//   3. buckets = vision::bucket_by_size over the shard, keeping order (V4: a batch never mixes sizes);
 //   4. batches = each bucket cut into batch_size pieces; with drop_last the short tail of each bucket is
-//   dropped;
+//                dropped;
 //   5. when shuffling, the batch order is permuted too (seed, epoch), so sizes interleave.
 // Without drop_last the union over ranks of all batches is every sample exactly once. Ranks may end up with
 // different batch counts (buckets round separately); max_batches_over_ranks tells a lock-step trainer how
 // many dummy steps (vision/dummy_batch.hpp) a short rank must add.
 //
-// The Loader fetches each planned batch (CachedDataset::gather or any FetchFn) on a background thread that
-// stays at most `prefetch` batches ahead, and skips batches that come back empty (a fetch may filter
-// samples). Fetch errors are re-thrown by next() on the caller's thread.
+// The Loader fetches each planned batch (CachedDataset::batch — samples through the vision collator — or any
+// FetchFn) on a background thread that stays at most `prefetch` batches ahead, and skips batches that come
+// back empty (a fetch may filter samples; vision::NonEmptyBatches). Fetch errors are re-thrown by next() on
+// the caller's thread. Batches are vision::Batch, the one batch type of loader, collator, model and trainer.
 #pragma once
 #include <torch/types.h>
 
@@ -31,12 +32,13 @@
 #include <thread>
 #include <vector>
 
+#include "reference/vision/collator.hpp"
 #include "reference/vision/image_size.hpp"
 
 namespace amt::data {
 
 class CachedDataset;
-using Batch = std::map<std::string, torch::Tensor>;
+using vision::Batch;
 
 struct LoaderOptions {
   int64_t batch_size = 8;
@@ -65,14 +67,17 @@ using FetchFn = std::function<Batch(const std::vector<int64_t>& indices)>;
 class Loader {
  public:
   Loader(FetchFn fetch, std::vector<vision::ImageSize> sizes, LoaderOptions options);
-  // Batches from a cache (which must outlive the loader).
-  Loader(const CachedDataset& dataset, LoaderOptions options);
+  // Batches from a cache (which must outlive the loader); grids for this patch size and shuffle factor.
+  Loader(const CachedDataset& dataset, LoaderOptions options, int64_t patch, int64_t shuffle);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Plans `epoch` and starts fetching; an epoch in progress is abandoned.
-  void start_epoch(int64_t epoch);
+  // Plans `epoch` and starts fetching at plan entry `first_batch` (a resumed run continues mid-epoch without
+  // fetching what it already trained on); an epoch in progress is abandoned.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
+  // Plan entries handed out or skipped so far in this epoch (the data-order state a checkpoint stores).
+  int64_t position() const { return consumed_; }
   // The next non-empty batch, or nullopt at the end of the epoch. Re-throws a fetch error once.
   std::optional<Batch> next();
 
@@ -91,8 +96,11 @@ class Loader {
   std::vector<vision::ImageSize> sizes_;
   LoaderOptions options_;
   std::vector<std::vector<int64_t>> plan_;
-  size_t position_ = 0;  // next plan entry (synchronous mode)
+  size_t position_ = 0;  // next plan entry to fetch (synchronous mode)
+  int64_t first_batch_ = 0;
+  int64_t consumed_ = 0;  // plan entries taken by next(), empty ones included
   int64_t skipped_empty_ = 0;
+  std::optional<Batch> fetch_next();
 
   std::thread worker_;
   std::mutex mutex_;
@@ -102,8 +110,5 @@ class Loader {
   bool done_ = true;
   std::exception_ptr error_;
 };
-
-// Whether a batch holds no samples (no fields, or a first dimension of 0 in `image` or else any field).
-bool batch_is_empty(const Batch& batch);
 
 }  // namespace amt::data

@@ -5,25 +5,34 @@
 
 #include <cmath>
 
+#include "reference/core/error.hpp"
+
 namespace amt::train {
 
 StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
-                         const TensorMap& batch, const LossWeights& weights,
+                         const std::vector<TensorMap>& micro_batches, const LossWeights& weights,
                          const precision::PrecisionPolicy& policy, double clip_norm) {
+  if (micro_batches.empty()) throw ValueError("training_step: no micro-batch");
   StepResult r;
   optimizer.zero_grad();
-  const TensorMap out = model.forward(batch, policy);
-  const LossResult loss = compute_losses(out, batch, weights, policy);
-  r.loss = loss.total.item<double>();
-  for (const auto& [name, value] : loss.terms) {
-    if (name.rfind("raw/", 0) != 0) r.terms[name] = value.item<double>();
+  const double n = static_cast<double>(micro_batches.size());
+  for (const TensorMap& batch : micro_batches) {
+    const TensorMap out = model.forward(batch, policy);
+    const LossResult loss = compute_losses(out, batch, weights, policy);
+    const double total = loss.total.item<double>();
+    r.loss += total / n;
+    for (const auto& [name, value] : loss.terms) {
+      if (name.rfind("raw/", 0) != 0) r.terms[name] += value.item<double>() / n;
+    }
+    if (!std::isfinite(total)) {
+      r.loss = total;
+      r.skipped = true;
+      optimizer.zero_grad();
+      return r;
+    }
+    // One micro-batch: the loss as it is (bit-identical to a step without accumulation).
+    (micro_batches.size() == 1 ? loss.total : loss.total / n).backward();
   }
-  if (!std::isfinite(r.loss)) {
-    r.skipped = true;
-    optimizer.zero_grad();
-    return r;
-  }
-  loss.total.backward();
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters()) {
     if (p.grad().defined()) params.push_back(p);
@@ -40,6 +49,12 @@ StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& op
   if (clip_norm > 0.0) torch::nn::utils::clip_grad_norm_(params, clip_norm);
   optimizer.step();
   return r;
+}
+
+StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
+                         const TensorMap& batch, const LossWeights& weights,
+                         const precision::PrecisionPolicy& policy, double clip_norm) {
+  return training_step(model, optimizer, std::vector<TensorMap>{batch}, weights, policy, clip_norm);
 }
 
 }  // namespace amt::train

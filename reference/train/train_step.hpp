@@ -1,12 +1,14 @@
-// One optimisation step of the AMT model on one conformed batch: zero the gradients, forward under the
-// policy, compute_losses, backward, clip the global gradient norm, and step the optimizer — unless the loss
-// or a gradient is not finite, in which case the step is skipped (nothing changes) and reported. The goldens'
-// 10-step trajectory and the trainer use this one function.
+// One optimisation step of the AMT model: zero the gradients; for each conformed micro-batch forward under
+// the policy, compute_losses and backward (the loss divided by the number of micro-batches: gradient
+// accumulation); clip the global gradient norm; step the optimizer — unless a loss or a gradient is not
+// finite, in which case the step is skipped (the parameters and the optimizer state are untouched) and
+// reported. The goldens' 10-step trajectory and the trainer use this one function.
 #pragma once
 #include <torch/optim/optimizer.h>
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "reference/model/amt_model.hpp"
 #include "reference/precision/policy.hpp"
@@ -15,13 +17,18 @@
 namespace amt::train {
 
 struct StepResult {
-  double loss = 0.0;                    // total loss before the step
-  std::map<std::string, double> terms;  // every weighted term
+  double loss = 0.0;                    // total loss before the step (the mean over the micro-batches)
+  std::map<std::string, double> terms;  // every weighted term (the mean over the micro-batches)
   double grad_norm = 0.0;               // global gradient norm before clipping
   bool skipped = false;                 // non-finite loss or gradient: parameters untouched
 };
 
-// `batch` must already be conformed (precision::conform_batch). clip_norm <= 0 disables clipping.
+// Every batch must already be conformed (precision::conform_batch). clip_norm <= 0 disables clipping.
+// amt::ValueError for an empty list.
+StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
+                         const std::vector<TensorMap>& micro_batches, const LossWeights& weights,
+                         const precision::PrecisionPolicy& policy, double clip_norm);
+// One batch (no accumulation).
 StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
                          const TensorMap& batch, const LossWeights& weights,
                          const precision::PrecisionPolicy& policy, double clip_norm);

@@ -257,14 +257,20 @@ std::vector<ImageSample> shuffle_samples(const std::vector<ImageSample>& samples
   return out;
 }
 
-std::vector<ImageSample> shard_samples(const std::vector<ImageSample>& samples, int64_t rank, int64_t world) {
+std::vector<int64_t> shard_positions(int64_t n, int64_t rank, int64_t world) {
   if (world < 1 || rank < 0 || rank >= world) {
     throw ConfigError("shard: rank " + std::to_string(rank) +
                       " is not in [0, world=" + std::to_string(world) + ")");
   }
+  std::vector<int64_t> out;
+  for (int64_t i = rank; i < n; i += world) out.push_back(i);
+  return out;
+}
+
+std::vector<ImageSample> shard_samples(const std::vector<ImageSample>& samples, int64_t rank, int64_t world) {
   std::vector<ImageSample> out;
-  for (size_t i = static_cast<size_t>(rank); i < samples.size(); i += static_cast<size_t>(world))
-    out.push_back(samples[i]);
+  for (int64_t p : shard_positions(static_cast<int64_t>(samples.size()), rank, world))
+    out.push_back(samples[static_cast<size_t>(p)]);
   return out;
 }
 

@@ -1,7 +1,9 @@
 // V6 and V7: the collator. One image and every field that belongs to it (grid, K, original size, scale,
 // has_hand, labels) travel together as one ImageSample through filtering, shuffling and sharding, so they
 // cannot fall out of step; a missing field is an error naming it, never a silent drop of the batch.
-// Empty batches are skipped by the loader (NonEmptyBatches); see dummy_batch.hpp for lock-step ranks.
+// Empty batches are skipped by the loader (data::Loader, through NonEmptyBatches); see dummy_batch.hpp for
+// lock-step ranks. Batch is the one batch type: the loader yields it, model_inputs turns it into the model's
+// input map.
 #pragma once
 #include <torch/types.h>
 
@@ -74,7 +76,10 @@ Filtered keep_with_hand(const std::vector<ImageSample>& samples);
 // is the same on every platform and standard library).
 std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed);
 std::vector<ImageSample> shuffle_samples(const std::vector<ImageSample>& samples, uint64_t seed);
-// Rank r of `world` takes positions r, r + world, r + 2·world, ... amt::ConfigError unless 0 ≤ rank < world.
+// Rank r of `world` takes positions r, r + world, r + 2·world, ... of 0..n−1: every position on exactly one
+// rank, no padding, so ranks differ by at most one. amt::ConfigError unless 0 ≤ rank < world. The one
+// sharding rule: the loader's epoch plan and shard_samples both use it.
+std::vector<int64_t> shard_positions(int64_t n, int64_t rank, int64_t world);
 std::vector<ImageSample> shard_samples(const std::vector<ImageSample>& samples, int64_t rank, int64_t world);
 
 // --- the collated batch

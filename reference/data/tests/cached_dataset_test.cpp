@@ -158,12 +158,18 @@ TEST(Cache, Uint8ImagesCostAtMostFivePercentOverRawPixels) {
 
 TEST(Cache, BatchesCrossTheBoundary) {
   const CachedDataset c = CachedDataset::build(train_reader(), {}, {0, 1, 2});
-  const TensorMap batch = c.gather({2, 0});
+  const vision::Batch collated = c.batch({2, 0}, 16, 1);
+  EXPECT_EQ(collated.ids, (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(collated.grids[0].hp, 30);
+  EXPECT_EQ(collated.grids[0].wp, 40);
+  const TensorMap batch = vision::model_inputs(collated);
   EXPECT_EQ(batch.at("image").sizes(), (c10::IntArrayRef{2, 3, 480, 640}));
   EXPECT_EQ(batch.at("image").scalar_type(), torch::kUInt8);
-  EXPECT_TRUE(torch::equal(batch.at("index"), torch::tensor({2, 0}, torch::kInt64)));
   EXPECT_TRUE(torch::equal(batch.at("joint_3d")[1], c.fields().at("joint_3d")[0]));
+  EXPECT_TRUE(torch::equal(batch.at("K")[0], c.fields().at("K")[2]));
+  EXPECT_TRUE(torch::equal(collated.scale[0], c.fields().at("scale")[2]));
   EXPECT_EQ(batch.count("image_offset"), 0u);
+  EXPECT_EQ(batch.count("images"), 0u);
   // The data layer stores; the boundary decides compute dtypes (P1).
   for (const auto kind : {precision::PolicyKind::kFp32, precision::PolicyKind::kBf16Autocast}) {
     const auto conformed = precision::conform_batch(batch, precision::PrecisionPolicy(kind));
@@ -171,8 +177,8 @@ TEST(Cache, BatchesCrossTheBoundary) {
     EXPECT_EQ(conformed.at("has_hand").scalar_type(), torch::kBool);
     EXPECT_EQ(conformed.at("object_ids").scalar_type(), torch::kInt64);
   }
-  const TensorMap empty = c.gather({});
-  EXPECT_EQ(empty.at("image").size(0), 0);
+  EXPECT_TRUE(c.batch({}, 16, 1).empty());
+  EXPECT_THROW(c.batch({3}, 16, 1), ValueError);
 }
 
 TEST(Cache, NoHandSamplesAreMaskedNotSentinels) {

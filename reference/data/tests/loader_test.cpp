@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <vector>
@@ -119,9 +120,11 @@ TEST(Loader, BadOptionsAreConfigErrors) {
   EXPECT_THROW(Loader([](const std::vector<int64_t>&) { return Batch{}; }, {}, o), ConfigError);
 }
 
+// A batch whose ids are the planned indices (no images: the loader never looks inside).
 Batch fake_batch(const std::vector<int64_t>& idx) {
-  return {{"image", torch::zeros({static_cast<int64_t>(idx.size()), 3, 2, 2})},
-          {"index", torch::tensor(idx, torch::kInt64)}};
+  Batch b;
+  b.ids = idx;
+  return b;
 }
 
 TEST(Loader, PrefetchYieldsThePlanInOrderAndStaysBounded) {
@@ -146,8 +149,7 @@ TEST(Loader, PrefetchYieldsThePlanInOrderAndStaysBounded) {
       std::vector<std::vector<int64_t>> got;
       while (auto b = loader.next()) {
         ++consumed;
-        const torch::Tensor idx = b->at("index");
-        got.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+        got.push_back(b->ids);
       }
       EXPECT_EQ(got, loader.plan()) << "prefetch " << prefetch;
       EXPECT_FALSE(loader.next().has_value());
@@ -215,16 +217,53 @@ TEST(Loader, OverACachedDatasetWithMixedSizes) {
   std::multiset<int64_t> seen;
   for (int64_t rank = 0; rank < 2; ++rank) {
     o.rank = rank;
-    Loader loader(cache, o);
+    Loader loader(cache, o, 14, 1);
     loader.start_epoch(4);
     while (auto b = loader.next()) {
-      EXPECT_EQ(b->at("image").scalar_type(), torch::kUInt8);
-      EXPECT_EQ(b->at("image").size(2), 84);
-      for (int64_t k = 0; k < b->at("index").numel(); ++k) seen.insert(b->at("index")[k].item<int64_t>());
+      // Through the collator: every per-image field travels with its image (V6).
+      const TensorMap inputs = vision::model_inputs(*b);
+      EXPECT_EQ(inputs.at("image").scalar_type(), torch::kUInt8);
+      EXPECT_EQ(inputs.at("image").size(2), 84);
+      EXPECT_EQ(b->grids.front().hp, 6);
+      for (size_t k = 0; k < b->ids.size(); ++k) {
+        const int64_t i = b->ids[k];
+        seen.insert(i);
+        EXPECT_TRUE(
+            torch::equal(inputs.at("joint_3d")[static_cast<int64_t>(k)], cache.fields().at("joint_3d")[i]));
+        EXPECT_TRUE(torch::equal(b->K[static_cast<int64_t>(k)], cache.fields().at("K")[i]));
+      }
     }
   }
   EXPECT_EQ(static_cast<int64_t>(seen.size()), cache.size());
   EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), seen.size());
+}
+
+TEST(Loader, StartingMidEpochContinuesThePlanExactly) {
+  // A resumed run starts at the checkpoint's plan position: the batches it sees are the tail of the plan,
+  // nothing before them is fetched, and position() counts what was handed out (empty batches included).
+  for (int64_t prefetch : {0, 2}) {
+    LoaderOptions o;
+    o.batch_size = 3;
+    o.prefetch = prefetch;
+    std::vector<std::vector<int64_t>> fetched;
+    std::mutex m;
+    Loader loader(
+        [&](const std::vector<int64_t>& idx) {
+          std::lock_guard<std::mutex> lock(m);
+          fetched.push_back(idx);
+          return fake_batch(idx);
+        },
+        random_sizes(30, 2, 7), o);
+    loader.start_epoch(3, 4);
+    std::vector<std::vector<int64_t>> got;
+    while (auto b = loader.next()) got.push_back(b->ids);
+    const auto& plan = loader.plan();
+    ASSERT_GT(plan.size(), 4u);
+    EXPECT_EQ(got, std::vector<std::vector<int64_t>>(plan.begin() + 4, plan.end()));
+    EXPECT_EQ(fetched, got);
+    EXPECT_EQ(loader.position(), static_cast<int64_t>(plan.size()));
+    EXPECT_THROW(loader.start_epoch(3, static_cast<int64_t>(plan.size()) + 1), ValueError);
+  }
 }
 
 }  // namespace

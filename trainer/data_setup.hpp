@@ -1,0 +1,28 @@
+// The trainer's data: a DexYCB tree (real, or the synthetic one generated on first use and reused after),
+// read through the toolkit's splits, prepared once into cached datasets (DynamicResize with the model
+// config's max side and q = patch × shuffle, aspect kept) and saved beside the data for the next run.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "reference/data/cached_dataset.hpp"
+#include "reference/model/amt_config.hpp"
+#include "trainer/train_config.hpp"
+
+namespace amt::trainer {
+
+struct TrainData {
+  std::string root;  // the DexYCB root used
+  bool synthetic = false;
+  data::CachedDataset train, val;
+  std::string train_cache, val_cache;  // cache files (reused when present and readable)
+};
+
+// `runs_dir` is where a generated dataset and caches live (runs/data/...). Progress lines go to `say`.
+TrainData prepare_data(const TrainConfig& config, const model::AmtConfig& model_config,
+                       const std::string& runs_dir, const std::function<void(const std::string&)>& say);
+
+// The folder the synthetic dataset of these options lives in (under runs_dir/data).
+std::string synthetic_root(const TrainConfig& config, const std::string& runs_dir);
+
+}  // namespace amt::trainer

@@ -1,0 +1,88 @@
+// amt_ref_train: the reference trainer (trainer/trainer.hpp).
+//
+//   amt_ref_train                                   gate, then train tiny on the synthetic dataset (~10 min)
+//   amt_ref_train --data /data/dexycb --setup s0    a real DexYCB tree through the same reader and splits
+//   amt_ref_train --resume runs/train-...           continue a run exactly where its last checkpoint left it
+//   amt_ref_train --inject-fault island.layer_norm_mixed   watch the gate refuse
+//
+// Exit codes: 0 done · 2 bad input (one line naming the file or option) · 3 LibTorch/OpenCV/memory error ·
+// 4 the conformance gate refused (nothing trained, no checkpoint) · 128+signal: stopped by SIGINT/SIGTERM
+// after saving a checkpoint (the message says how to resume).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <optional>
+
+#include "fuzz/cli/run_tool.hpp"
+#include "trainer/progress.hpp"
+#include "trainer/trainer.hpp"
+
+namespace {
+
+template <class T>
+void override_if(std::vector<std::string>& out, const char* key, const std::optional<T>& v) {
+  if (!v) return;
+  std::ostringstream s;
+  s.precision(17);
+  s << *v;
+  out.push_back(std::string(key) + "=" + s.str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"amt_ref_train: the AMT reference trainer (conformance gate, training, checkpoints, report)"};
+  amt::trainer::RunOptions o;
+  std::optional<int64_t> epochs, max_steps, batch_size, accumulation, seed;
+  std::optional<double> lr;
+  std::optional<std::string> policy, model, data, setup, gate;
+  bool quiet_progress = false;
+  app.add_option("--config", o.config, "trainer config: configs/train/NAME.yaml or a YAML path")
+      ->capture_default_str();
+  app.add_option("--model", model, "model config (configs/NAME.yaml): tiny, small, base, large, upstream");
+  app.add_option("--epochs", epochs, "epochs (the LR schedule is planned over them)");
+  app.add_option("--max-steps", max_steps, "stop after this many optimizer steps (0: run every epoch)");
+  app.add_option("--batch-size", batch_size, "images per micro-batch");
+  app.add_option("--accumulation", accumulation, "micro-batches per optimizer step");
+  app.add_option("--lr", lr, "peak learning rate of the heads (the backbone gets a fraction)");
+  app.add_option("--policy", policy, "precision policy: fp32, bf16-autocast, bf16-pure, fp64");
+  app.add_option("--seed", seed, "seed of the weights, dropout and data order");
+  app.add_option("--data", data, "a DexYCB root (default: the synthetic dataset under runs/)");
+  app.add_option("--setup", setup, "DexYCB setup s0..s3");
+  app.add_option("--gate", gate, "conformance gate before training: quick, full, or skip (loudly recorded)");
+  app.add_option("--inject-fault", o.inject_faults, "switch a catalogue fault on for the run (repeatable)");
+  app.add_option("--set", o.overrides, "any config key: --set optim.warmup_steps=50 (repeatable)");
+  app.add_option("--out", o.out_dir, "run folder (default runs/train-<UTC time>)");
+  app.add_option("--runs-dir", o.runs_dir, "where generated data and default run folders go")
+      ->capture_default_str();
+  app.add_option("--resume", o.resume, "continue a run: its folder or one of its checkpoint folders");
+  app.add_flag("--plain", quiet_progress, "plain progress lines even on a terminal");
+  CLI11_PARSE(app, argc, argv);
+
+  // Named options are overrides like --set, applied after it so they win.
+  override_if(o.overrides, "model", model);
+  override_if(o.overrides, "optim.epochs", epochs);
+  override_if(o.overrides, "optim.max_steps", max_steps);
+  override_if(o.overrides, "optim.batch_size", batch_size);
+  override_if(o.overrides, "optim.accumulation", accumulation);
+  override_if(o.overrides, "optim.lr", lr);
+  override_if(o.overrides, "policy", policy);
+  override_if(o.overrides, "seed", seed);
+  override_if(o.overrides, "data.root", data);
+  override_if(o.overrides, "data.setup", setup);
+  override_if(o.overrides, "run.gate", gate);
+  for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+  o.interactive = !quiet_progress && amt::trainer::Progress::stderr_is_terminal();
+  o.log = &std::cerr;
+
+  return amt::cli::run_reporting_errors("amt_ref_train", [&]() -> int {
+    const amt::trainer::RunResult r = amt::trainer::run_training(o);
+    if (r.exit_code == amt::trainer::kExitGateRefused) {
+      std::cerr << "amt_ref_train: " << r.message << "\n";
+    } else {
+      std::cout << r.message << "\n";
+    }
+    if (!r.report.empty()) std::cout << "report: " << r.report << "\n";
+    return r.exit_code;
+  });
+}

@@ -1,0 +1,363 @@
+// Unit tests of the trainer's pieces: config table, schedule, optimizer groups and state, EMA, checkpoints,
+// and the 10-step golden trajectory through the trainer's own step.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "conformance/lib/budgets.hpp"
+#include "conformance/lib/case.hpp"
+#include "conformance/lib/case_model.hpp"
+#include "conformance/lib/golden_store.hpp"
+#include "conformance/testing/oracle.hpp"
+#include "reference/core/error.hpp"
+#include "reference/io/safetensors.hpp"
+#include "reference/model/weights_loader.hpp"
+#include "reference/precision/boundary.hpp"
+#include "trainer/checkpoint.hpp"
+#include "trainer/optim.hpp"
+#include "trainer/train_config.hpp"
+#include "trainer/trainer.hpp"
+
+namespace amt::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_dir(const std::string& name) {
+  const fs::path d =
+      fs::temp_directory_path() / ("amt-trainer-test-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// A config whose schedule is constant and whose step is exactly the goldens' (AdamW at the goldens' LR, wd
+// 0.01, clip 1, eval mode, no EMA).
+TrainConfig golden_step_config(const std::string& policy) {
+  TrainConfig c;
+  c.policy = policy;
+  c.lr = conformance::kGoldenTrajectoryLr;
+  c.backbone_lr_factor = 1.0;
+  c.weight_decay = 0.01;
+  c.backbone_weight_decay = 0.01;
+  c.warmup_steps = 0;
+  c.min_lr_ratio = 1.0;
+  c.clip_norm = 1.0;
+  c.ema_decay = 0.0;
+  c.dropout = false;
+  return c;
+}
+
+struct GoldenCase {
+  conformance::Case c;
+  std::vector<double> losses;
+};
+
+GoldenCase trajectory_case() {
+  const nlohmann::json manifest = conformance::read_golden_manifest(conformance::find_golden_dir());
+  const auto& t = manifest.at("trajectory");
+  const std::string id = t.at("case").get<std::string>();
+  for (const auto& spec : conformance::golden_specs()) {
+    if (spec.id == id) return {spec.c, t.at("losses").get<std::vector<double>>()};
+  }
+  throw ConfigError("no golden case " + id);
+}
+
+std::vector<double> trainer_trajectory(const GoldenCase& g, const std::string& policy_name) {
+  const auto policy = precision::PrecisionPolicy::parse(policy_name);
+  Schedule constant;
+  constant.min_lr_ratio = 1.0;  // lr_factor ≡ 1: the goldens' fixed LR
+  Trainer trainer(model::make_amt_model(conformance::case_config(g.c), 0, policy),
+                  golden_step_config(policy_name), constant);
+  const TensorMap batch = precision::conform_batch(conformance::make_case_batch(g.c), policy);
+  std::vector<double> losses;
+  for (size_t i = 0; i < g.losses.size(); ++i) losses.push_back(trainer.step({batch}).loss);
+  return losses;
+}
+
+// The trainer's step is the goldens' step: bit-identical to golden_trajectory on this build, and within the
+// trajectory budget of the stored golden (trajectory_abs on the build that wrote it, the cross-build budget
+// on another CPU; verify_golden_trajectory applies the same rule).
+TEST(TrainerTrajectory, Fp32MatchesTheGoldenThroughTheTrainersStep) {
+  const GoldenCase g = trajectory_case();
+  const std::vector<double> got = trainer_trajectory(g, "fp32");
+  EXPECT_EQ(got, conformance::golden_trajectory(g.c, "fp32", static_cast<int>(g.losses.size())));
+  const nlohmann::json manifest = conformance::read_golden_manifest(conformance::find_golden_dir());
+  const bool same_build = manifest.at("trajectory").value("build", "") == conformance::build_fingerprint();
+  const double budget =
+      conformance::budget(same_build ? "trajectory_abs" : "trajectory_cross_build_abs", "fp32").limit;
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], g.losses[i], budget) << "step " << i;
+  EXPECT_LT(got.back(), got.front());
+}
+
+TEST(TrainerTrajectory, Bf16AutocastFollowsTheFp32Golden) {
+  const GoldenCase g = trajectory_case();
+  const std::vector<double> got = trainer_trajectory(g, "bf16-autocast");
+  const double budget = conformance::budget("trajectory_abs", "bf16-autocast").limit;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_NEAR(got[i], g.losses[i], budget) << "step " << i;
+    std::printf("step %zu: bf16-autocast %.6f fp32 golden %.6f (|d| %.2e)\n", i, got[i], g.losses[i],
+                std::abs(got[i] - g.losses[i]));
+  }
+  EXPECT_LT(got.back(), got.front());
+}
+
+TEST(TrainConfig, DefaultFileLoadsAndEveryFieldRoundTrips) {
+  const TrainConfig c = load_train_config(find_train_config("default"));
+  EXPECT_EQ(c.model, "tiny");
+  EXPECT_EQ(c.policy, "bf16-autocast");
+  TrainConfig changed = c;
+  apply_override(changed, "optim.lr=3.3e-4");
+  apply_override(changed, "loss.hand_refined=0.7");
+  apply_override(changed, "optim.dropout=false");
+  const TrainConfig back = from_json(to_json(changed), "config.json");
+  EXPECT_EQ(to_json(back), to_json(changed));
+  EXPECT_EQ(back.lr, 3.3e-4);
+  EXPECT_EQ(back.loss.hand_refined, 0.7);
+  EXPECT_FALSE(back.dropout);
+}
+
+TEST(TrainConfig, BadKeysAndValuesNameTheFileAndTheKey) {
+  const fs::path d = temp_dir("cfg");
+  const fs::path f = d / "bad.yaml";
+  std::ofstream(f) << "optim:\n  lrr: 1.0\n";
+  try {
+    load_train_config(f.string());
+    FAIL() << "no error";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.yaml"), std::string::npos) << e.what();
+    EXPECT_EQ(e.field(), "optim.lrr");
+  }
+  std::ofstream(f) << "optim:\n  batch_size: many\n";
+  EXPECT_THROW(load_train_config(f.string()), FormatError);
+  std::ofstream(f) << "optim:\n  batch_size: 0\n";
+  EXPECT_THROW(load_train_config(f.string()), ConfigError);
+  TrainConfig c;
+  EXPECT_THROW(apply_override(c, "optim.nope=1"), ConfigError);
+  EXPECT_THROW(apply_override(c, "optim.lr=fast"), ConfigError);
+  EXPECT_THROW(apply_override(c, "optim.lr"), ConfigError);
+  fs::remove_all(d);
+}
+
+TEST(Schedule, WarmupCosineAndRestarts) {
+  Schedule s;
+  s.warmup_steps = 10;
+  s.total_steps = 110;
+  s.min_lr_ratio = 0.0;
+  EXPECT_DOUBLE_EQ(lr_factor(s, 0), 0.1);
+  EXPECT_DOUBLE_EQ(lr_factor(s, 9), 1.0);
+  EXPECT_DOUBLE_EQ(lr_factor(s, 10), 1.0);
+  EXPECT_NEAR(lr_factor(s, 60), 0.5, 1e-12);
+  EXPECT_NEAR(lr_factor(s, 109), 0.5 * (1 + std::cos(M_PI * 99.0 / 100.0)), 1e-12);
+  for (int64_t i = 11; i < 110; ++i) EXPECT_LT(lr_factor(s, i), lr_factor(s, i - 1)) << i;
+  // Restarts: cycles of 20 then 40 steps after warmup.
+  s.cycle_steps = 20;
+  s.restart_mult = 2.0;
+  s.min_lr_ratio = 0.1;
+  EXPECT_DOUBLE_EQ(lr_factor(s, 30), 1.0);  // the first restart
+  EXPECT_DOUBLE_EQ(lr_factor(s, 70), 1.0);  // the second, after a 40-step cycle
+  EXPECT_NEAR(lr_factor(s, 50), 0.1 + 0.9 * 0.5, 1e-12);
+  EXPECT_GE(lr_factor(s, 69), 0.1);
+}
+
+model::AmtModel tiny_model(const precision::PrecisionPolicy& policy) {
+  return model::make_amt_model(model::load_amt_config("tiny"), 0, policy);
+}
+
+TensorMap tiny_batch(const precision::PrecisionPolicy& policy, uint64_t seed) {
+  conformance::Case c;
+  c.config = "tiny";
+  c.batch = 2;
+  c.height = 56;
+  c.width = 84;
+  c.seed = seed;
+  return precision::conform_batch(conformance::make_case_batch(c), policy);
+}
+
+TEST(TrainingOptimizer, GroupsFreezeAndLrFactor) {
+  const auto policy = precision::PrecisionPolicy::parse("fp32");
+  model::AmtModel m = tiny_model(policy);
+  TrainConfig c;
+  c.freeze_blocks = 2;
+  c.lr = 1e-3;
+  c.backbone_lr_factor = 0.1;
+  TrainingOptimizer opt(*m, c);
+  EXPECT_GT(opt.frozen_parameters(), 0);
+  opt.set_lr_factor(0.5);
+  const auto lrs = opt.lrs();
+  EXPECT_DOUBLE_EQ(lrs.at("lr/heads"), 5e-4);
+  EXPECT_DOUBLE_EQ(lrs.at("lr/backbone"), 5e-5);
+  // Frozen: blocks 0 and 1 and the embeddings; block 2 trains.
+  for (const auto& item : m->named_parameters()) {
+    const int64_t block = backbone_block_index(item.key());
+    if (block == 0 || block == 1 || item.key().find("backbone.embeddings.") != std::string::npos) {
+      EXPECT_FALSE(item.value().requires_grad()) << item.key();
+    } else {
+      EXPECT_TRUE(item.value().requires_grad()) << item.key();
+    }
+  }
+  // A step leaves the frozen ones bit-identical and moves the others.
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& item : m->named_parameters()) before[item.key()] = item.value().detach().clone();
+  c.ema_decay = 0.0;
+  c.dropout = false;
+  Trainer t(m, c, Schedule{});
+  ASSERT_FALSE(t.step({tiny_batch(policy, 3)}).skipped);
+  int64_t moved_in_block2 = 0;
+  for (const auto& item : m->named_parameters()) {
+    const bool same = torch::equal(before[item.key()], item.value());
+    if (!item.value().requires_grad()) {
+      EXPECT_TRUE(same) << item.key();
+    }
+    if (backbone_block_index(item.key()) == 2 && !same) ++moved_in_block2;
+  }
+  EXPECT_GT(moved_in_block2, 4);
+}
+
+TEST(Trainer, RestoredStateContinuesBitForBit) {
+  // Steps 1-3, checkpoint, steps 4-5 — against a fresh trainer restored from that checkpoint.
+  const auto policy = precision::PrecisionPolicy::parse("fp32");
+  TrainConfig c;
+  c.policy = "fp32";
+  c.warmup_steps = 2;
+  Schedule s;
+  s.warmup_steps = 2;
+  s.total_steps = 5;
+  torch::manual_seed(7);
+  Trainer a(tiny_model(policy), c, s);
+  for (uint64_t i = 0; i < 3; ++i) a.step({tiny_batch(policy, i)});
+  const Checkpoint ck = a.make_checkpoint(TrainState{});
+  std::vector<double> want;
+  for (uint64_t i = 3; i < 5; ++i) want.push_back(a.step({tiny_batch(policy, i)}).loss);
+
+  torch::manual_seed(999);  // restore() must bring the RNG back
+  Trainer b(tiny_model(policy), c, s);
+  TrainState st;
+  st.step = 3;
+  Checkpoint ck3 = ck;
+  ck3.state = st;
+  b.restore(ck3, "memory");
+  std::vector<double> got;
+  for (uint64_t i = 3; i < 5; ++i) got.push_back(b.step({tiny_batch(policy, i)}).loss);
+  EXPECT_EQ(got, want);
+  for (const auto& item : a.model()->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), b.model()->named_parameters()[item.key()])) << item.key();
+  for (const auto& [k, v] : a.ema()->state_tensors())
+    EXPECT_TRUE(torch::equal(v, b.ema()->state_tensors().at(k))) << k;
+}
+
+TEST(Trainer, AccumulationOfTheSameBatchTwiceEqualsOneStep) {
+  const auto policy = precision::PrecisionPolicy::parse("fp64");
+  TrainConfig c;
+  c.policy = "fp64";
+  c.dropout = false;
+  c.ema_decay = 0.0;
+  const TensorMap batch = tiny_batch(policy, 11);
+  Trainer one(tiny_model(policy), c, Schedule{});
+  Trainer two(tiny_model(policy), c, Schedule{});
+  const auto r1 = one.step({batch});
+  const auto r2 = two.step({batch, batch});
+  EXPECT_NEAR(r1.loss, r2.loss, 1e-12);
+  EXPECT_NEAR(r1.grad_norm, r2.grad_norm, 1e-9 * r1.grad_norm);
+  for (const auto& item : one.model()->named_parameters()) {
+    const torch::Tensor other = two.model()->named_parameters()[item.key()];
+    EXPECT_LT((item.value() - other).abs().max().item<double>(), 1e-12) << item.key();
+  }
+}
+
+TEST(Trainer, NonFiniteStepIsSkippedAndChangesNothing) {
+  const auto policy = precision::PrecisionPolicy::parse("fp32");
+  TrainConfig c;
+  c.policy = "fp32";
+  c.dropout = false;
+  Trainer t(tiny_model(policy), c, Schedule{});
+  TensorMap batch = tiny_batch(policy, 5);
+  batch["joint_3d"] = batch["joint_3d"].clone();
+  batch["joint_3d"][0][0][0] = std::numeric_limits<float>::quiet_NaN();
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& item : t.model()->named_parameters()) before[item.key()] = item.value().detach().clone();
+  const auto r = t.step({batch});
+  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(t.steps(), 0);
+  EXPECT_EQ(t.ema()->updates(), 0);
+  for (const auto& item : t.model()->named_parameters())
+    EXPECT_TRUE(torch::equal(before[item.key()], item.value()));
+}
+
+TEST(Ema, RampedDecayAndApplyRestore) {
+  const auto policy = precision::PrecisionPolicy::parse("fp32");
+  model::AmtModel m = tiny_model(policy);
+  Ema ema(*m, 0.999);
+  const std::string key = "hand.joint_head.0.weight";
+  torch::Tensor p;
+  for (const auto& item : m->named_parameters()) {
+    if (item.key().find("weight") != std::string::npos && item.value().dim() == 2) {
+      p = item.value();
+      break;
+    }
+  }
+  ASSERT_TRUE(p.defined());
+  const torch::Tensor p0 = p.detach().clone();
+  {
+    torch::NoGradGuard g;
+    p.add_(1.0);
+  }
+  ema.update(*m);  // decay min(0.999, 1/10) = 0.1: shadow = 0.1 p0 + 0.9 (p0 + 1)
+  ema.apply(*m);
+  EXPECT_LT((p - (p0 + 0.9)).abs().max().item<double>(), 1e-6);
+  ema.restore(*m);
+  EXPECT_LT((p - (p0 + 1.0)).abs().max().item<double>(), 1e-7);
+  (void)key;
+}
+
+TEST(Checkpoint, AtomicFoldersLatestBestAndPruning) {
+  const fs::path run = temp_dir("ckpt");
+  const auto policy = precision::PrecisionPolicy::parse("fp32");
+  TrainConfig c;
+  c.policy = "fp32";
+  Trainer t(tiny_model(policy), c, Schedule{});
+  for (int64_t step : {1, 2, 3, 4, 5}) {
+    TrainState s;
+    s.step = step;
+    s.epoch = step;
+    save_checkpoint(run.string(), t.make_checkpoint(s), step == 2, 2);
+  }
+  std::vector<std::string> kept;
+  for (const auto& e : fs::directory_iterator(run / "checkpoints"))
+    if (e.is_directory()) kept.push_back(e.path().filename().string());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"step-000002", "step-000004", "step-000005"}));
+  const Checkpoint back = load_checkpoint(run.string());  // the run folder → latest
+  EXPECT_EQ(back.state.step, 5);
+  EXPECT_EQ(load_checkpoint((run / "checkpoints" / "step-000002").string()).state.best_checkpoint,
+            "step-000002");
+  for (const auto& [k, v] : back.model) EXPECT_TRUE(torch::equal(v, t.model()->named_parameters()[k])) << k;
+  // The backbone file loads like a downloaded HF checkpoint (config from its metadata).
+  const auto backbone =
+      model::load_backbone((run / "checkpoints" / "step-000005" / "backbone.safetensors").string());
+  EXPECT_EQ(backbone->config().hidden_size, t.model()->config().backbone.hidden_size);
+  // A truncated file is an error naming it, not a silent partial load.
+  const fs::path model_file = run / "checkpoints" / "step-000005" / "model.safetensors";
+  fs::resize_file(model_file, fs::file_size(model_file) / 2);
+  EXPECT_THROW(load_checkpoint(run.string()), Error);
+  fs::remove_all(run);
+}
+
+}  // namespace
+}  // namespace amt::trainer
+namespace amt::trainer {
+TEST(Scratch, Compare) {
+  const nlohmann::json manifest = conformance::read_golden_manifest(conformance::find_golden_dir());
+  const std::string id = manifest.at("trajectory").at("case").get<std::string>();
+  for (const auto& spec : conformance::golden_specs()) {
+    if (spec.id != id) continue;
+    auto a = conformance::golden_trajectory(spec.c, "fp32");
+    auto b = conformance::golden_trajectory(spec.c, "fp64");
+    for (size_t i = 0; i < a.size(); ++i) printf("%zu %.9f %.15f\n", i, a[i], b[i]);
+  }
+}
+}  // namespace amt::trainer

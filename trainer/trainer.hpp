@@ -1,0 +1,89 @@
+// The reference trainer (DESIGN.md §7). Two levels:
+//   Trainer        one optimizer step at a time: the schedule's LR, gradient accumulation over micro-batches,
+//                  clipping, NaN/Inf skipping (train::training_step), the EMA; checkpoints of all of it.
+//   run_training   a whole run, as `amt_ref_train` does it: run folder, fault injection, the conformance
+//                  gate, the data (cached dataset → loader → collator → model_inputs → conform_batch), the
+//                  loop with progress, logs, validation every epoch, checkpoints, SIGINT/SIGTERM, resume,
+//                  curves and the report.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "reference/model/amt_model.hpp"
+#include "reference/precision/policy.hpp"
+#include "reference/train/train_step.hpp"
+#include "trainer/checkpoint.hpp"
+#include "trainer/optim.hpp"
+#include "trainer/train_config.hpp"
+
+namespace amt::trainer {
+
+// Exit codes of amt_ref_train (README). An interrupted run exits with 128 + the signal (130 SIGINT, 143
+// SIGTERM) after saving its checkpoint.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitBadInput = 2,    // a config, option or data file is wrong (one line naming it)
+  kExitRuntime = 3,     // LibTorch / OpenCV / memory error
+  kExitGateRefused = 4  // the conformance gate failed: nothing trained, no checkpoint
+};
+
+class Trainer {
+ public:
+  // `model` must already be in the policy's parameter dtype (make_amt_model).
+  Trainer(model::AmtModel model, const TrainConfig& config, Schedule schedule);
+
+  // One optimizer step over conformed micro-batches. A skipped step (non-finite loss or gradient) changes no
+  // parameter, no optimizer state, no EMA and not the schedule position.
+  train::StepResult step(const std::vector<TensorMap>& micro_batches);
+
+  int64_t steps() const { return steps_; }  // optimizer steps taken (the schedule position)
+  double lr_factor_now() const { return lr_factor(schedule_, steps_); }
+  model::AmtModel& model() { return model_; }
+  TrainingOptimizer& optimizer() { return optimizer_; }
+  Ema* ema() { return ema_.get(); }
+  const precision::PrecisionPolicy& policy() const { return policy_; }
+
+  // Everything but `state` comes from the trainer (model, backbone under HF names, AdamW, EMA, RNG).
+  Checkpoint make_checkpoint(const TrainState& state) const;
+  // Restores model, optimizer, EMA and RNG; the step count from state.step. amt::CheckpointError naming the
+  // checkpoint when a tensor is missing or mismatched.
+  void restore(const Checkpoint& checkpoint, const std::string& source);
+
+ private:
+  model::AmtModel model_;
+  TrainConfig config_;
+  precision::PrecisionPolicy policy_;
+  Schedule schedule_;
+  TrainingOptimizer optimizer_;
+  std::unique_ptr<Ema> ema_;
+  int64_t steps_ = 0;
+};
+
+struct RunOptions {
+  std::string config = "default";          // configs/train/<name>.yaml or a path (ignored on resume)
+  std::vector<std::string> overrides;      // key=value (train_config.hpp keys), applied after the config
+  std::string out_dir;                     // the run folder; "" = <runs_dir>/train-<UTC time>
+  std::string runs_dir = "runs";           // generated data and default run folders
+  std::string resume;                      // a run folder or a checkpoint folder
+  std::vector<std::string> inject_faults;  // catalogue faults switched on for the whole run
+  std::string command_line;
+  bool interactive = false;     // a progress bar (terminal) instead of plain lines
+  std::ostream* log = nullptr;  // progress and messages (stderr in the CLI)
+};
+
+struct RunResult {
+  int exit_code = kExitOk;
+  std::string run_dir, report, message;  // message: the final line for the user
+  TrainState state;
+  std::map<std::string, double> final_metrics;
+};
+
+// Bad input throws amt::Error subclasses (ConfigError, IoError, FormatError, ...) before anything is
+// trained; a gate failure returns kExitGateRefused with the reason in `message`.
+RunResult run_training(const RunOptions& options);
+
+}  // namespace amt::trainer
