@@ -288,16 +288,20 @@ RunResult run_training(const RunOptions& o) {
     }
   }
   write_metadata(report.gate_verdict);
-  if (stop_signal()) {
+  // From here a SIGINT/SIGTERM is a request: before the first step the run just ends, after it a checkpoint
+  // is saved first. (During the gate the default action stands: there is nothing to save.)
+  install_stop_signals();
+  const auto interrupted_before_training = [&]() {
     result.exit_code = 128 + stop_signal();
-    result.message = "interrupted before the first step; nothing to resume";
+    result.message = "interrupted before the first step; nothing was trained";
     return result;
-  }
+  };
 
   // 4. Data, model, trainer. Seeding after the gate: a run with the gate and one without train the same.
   torch::manual_seed(cfg.seed);
   const TrainData data = prepare_data(cfg, mc, o.runs_dir, say);
   const torch::Tensor mean_joints = mean_pose(data.train);
+  if (stop_signal()) return interrupted_before_training();
   model::AmtModel model = model::make_amt_model(mc, cfg.seed, policy);
   if (!cfg.pretrained_backbone.empty())
     model::load_pretrained_backbone(*model, cfg.pretrained_backbone, policy);
@@ -381,7 +385,6 @@ RunResult run_training(const RunOptions& o) {
   };
 
   // 5. The loop.
-  install_stop_signals();
   Progress bar(log, o.interactive, total_steps);
   const auto t_train = Clock::now();
   const double seconds_before = state.train_seconds;

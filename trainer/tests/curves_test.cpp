@@ -16,31 +16,12 @@
 #include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
 #include "trainer/curves.hpp"
+#include "trainer/tests/scratch_dir.hpp"
 
 namespace amt::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("amt_trainer_" + std::string(info->test_suite_name()) + "_" +
-                                         info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Pixels of exactly `colour` (B, G, R) in `roi` of `image`.
 int count_colour(const cv::Mat& image, const std::array<uint8_t, 3>& colour, cv::Rect roi = {}) {

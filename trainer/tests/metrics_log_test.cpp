@@ -14,32 +14,12 @@
 #include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
 #include "trainer/metrics_log.hpp"
+#include "trainer/tests/scratch_dir.hpp"
 
 namespace amt::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder per test, removed afterwards.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("amt_trainer_" + std::string(info->test_suite_name()) + "_" +
-                                         info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
