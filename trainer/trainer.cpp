@@ -193,6 +193,8 @@ void Trainer::restore(const Checkpoint& c, const std::string& source) {
 RunResult run_training(const RunOptions& o) {
   const auto t_start = Clock::now();
   std::ostream& log = o.log ? *o.log : std::cerr;
+  // One progress object for the bar and every message, so a message never lands on the bar's line (each
+  // update carries its own total).
   Progress progress(log, o.interactive, 1);
   const auto say = [&](const std::string& s) { progress.message(s); };
   RunResult result;
@@ -385,7 +387,6 @@ RunResult run_training(const RunOptions& o) {
   };
 
   // 5. The loop.
-  Progress bar(log, o.interactive, total_steps);
   const auto t_train = Clock::now();
   const double seconds_before = state.train_seconds;
   int64_t images_this_process = 0;
@@ -425,8 +426,8 @@ RunResult run_training(const RunOptions& o) {
         for (const auto& [k, v] : lrs) rec[k] = v;
         train_log.append(state.epoch, state.step, rec);
       }
-      bar.update({state.epoch + 1, cfg.epochs, state.step, total_steps, r.loss,
-                  lrs.count("lr/heads") ? lrs.at("lr/heads") : 0.0, ips, state.skipped_steps});
+      progress.update({state.epoch + 1, cfg.epochs, state.step, total_steps, r.loss,
+                       lrs.count("lr/heads") ? lrs.at("lr/heads") : 0.0, ips, state.skipped_steps});
       if (stop_signal()) {
         stopped_by_signal = true;
         break;
@@ -445,7 +446,7 @@ RunResult run_training(const RunOptions& o) {
       if (stop_signal()) stopped_by_signal = true;
     }
   }
-  bar.finish();
+  progress.finish();
   install_stop_signals();  // a signal during the final save is taken as a stop request, not a kill
 
   if (stopped_by_signal) {
