@@ -283,7 +283,6 @@ TEST(Ema, RampedDecayAndApplyRestore) {
   const auto policy = precision::PrecisionPolicy::parse("fp32");
   model::AmtModel m = tiny_model(policy);
   Ema ema(*m, 0.999);
-  const std::string key = "hand.joint_head.0.weight";
   torch::Tensor p;
   for (const auto& item : m->named_parameters()) {
     if (item.key().find("weight") != std::string::npos && item.value().dim() == 2) {
@@ -302,7 +301,6 @@ TEST(Ema, RampedDecayAndApplyRestore) {
   EXPECT_LT((p - (p0 + 0.9)).abs().max().item<double>(), 1e-6);
   ema.restore(*m);
   EXPECT_LT((p - (p0 + 1.0)).abs().max().item<double>(), 1e-7);
-  (void)key;
 }
 
 TEST(Checkpoint, AtomicFoldersLatestBestAndPruning) {
