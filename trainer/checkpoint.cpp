@@ -1,7 +1,6 @@
 #include "trainer/checkpoint.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,13 +18,6 @@ namespace amt::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-void sync_dir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;  // best effort: the files themselves are already durable
-  ::fsync(fd);
-  ::close(fd);
-}
 
 std::string step_name(int64_t step) {
   char buf[32];
@@ -120,12 +112,12 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, boo
   io::write_safetensors((tmp / "ema.safetensors").string(), c.ema, {{"amt", "ema"}});
   io::write_safetensors((tmp / "rng.safetensors").string(), {{"cpu", c.rng}}, {{"amt", "rng"}});
   io::write_file_atomic((tmp / "state.json").string(), to_json(state).dump(2) + "\n");
-  sync_dir(tmp);
+  io::sync_directory(tmp.string());
   // A checkpoint of the same step (a re-save after resume) is replaced whole.
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   fs::rename(tmp, final_dir, ec);
   if (ec) throw IoError(final_dir.string(), "cannot rename " + tmp.string() + ": " + ec.message());
-  sync_dir(dir);
+  io::sync_directory(dir.string());
   io::write_file_atomic((dir / "latest").string(), name + "\n");
   if (is_best) io::write_file_atomic((dir / "best").string(), name + "\n");
 

@@ -1,7 +1,6 @@
 #include "trainer/trainer.hpp"
 
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include <chrono>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "reference/core/build_info.hpp"
 #include "reference/core/error.hpp"
 #include "reference/data/loader.hpp"
 #include "reference/io/file_bytes.hpp"
@@ -44,11 +44,6 @@ std::string utc_stamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
   return buf;
-}
-
-std::string libtorch_version() {
-  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-         std::to_string(TORCH_VERSION_PATCH);
 }
 
 // What may change when a run is resumed: when it stops and how it reports, never what it trains.
@@ -359,8 +354,7 @@ RunResult run_training(const RunOptions& o) {
     if (trainer.ema()) trainer.ema()->apply(*trainer.model());
     last_metrics = validate(*trainer.model(), data.val, mean_joints, policy, vo);
     if (trainer.ema()) trainer.ema()->restore(*trainer.model());
-    last_metrics["lr/heads"] =
-        trainer.optimizer().lrs().count("lr/heads") ? trainer.optimizer().lrs().at("lr/heads") : 0.0;
+    last_metrics["lr/heads"] = trainer.optimizer().lrs().at("lr/heads");
     last_metrics["train_seconds"] = state.train_seconds;
     metrics.append(state.epoch, state.step, last_metrics);
     last_validated_step = state.step;
@@ -426,8 +420,8 @@ RunResult run_training(const RunOptions& o) {
         for (const auto& [k, v] : lrs) rec[k] = v;
         train_log.append(state.epoch, state.step, rec);
       }
-      progress.update({state.epoch + 1, cfg.epochs, state.step, total_steps, r.loss,
-                       lrs.count("lr/heads") ? lrs.at("lr/heads") : 0.0, ips, state.skipped_steps});
+      progress.update({state.epoch + 1, cfg.epochs, state.step, total_steps, r.loss, lrs.at("lr/heads"), ips,
+                       state.skipped_steps});
       if (stop_signal()) {
         stopped_by_signal = true;
         break;

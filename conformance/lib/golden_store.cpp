@@ -2,7 +2,6 @@
 
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include "conformance/lib/budgets.hpp"
 #include "conformance/lib/case_model.hpp"
 #include "conformance/lib/compare.hpp"
+#include "reference/core/build_info.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/project_dirs.hpp"
 #include "reference/io/safetensors.hpp"
@@ -41,11 +41,6 @@ Case golden_case(const std::string& config, const std::string& backbone, int64_t
   c.width = W;
   c.seed = seed;
   return c;
-}
-
-std::string libtorch_version() {
-  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-         std::to_string(TORCH_VERSION_PATCH);
 }
 
 // First and last parameter with a gradient of every top-level part of the model (call after backward; the

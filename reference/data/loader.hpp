@@ -2,9 +2,8 @@
 //
 // One epoch on one rank (plan_epoch, a pure function of sizes, options and the epoch):
 //   1. order   = 0..N−1, or when shuffling a permutation drawn from (seed, epoch) — identical on every rank;
-//   2. shard   = vision::shard_positions of that order (every sample on exactly one rank, no padding, so
-//   ranks
-//                differ by at most one sample);
+//   2. shard   = vision::shard_positions of that order (every sample on exactly one rank, no padding,
+//                so ranks differ by at most one sample);
 //   3. buckets = vision::bucket_by_size over the shard, keeping order (V4: a batch never mixes sizes);
 //   4. batches = each bucket cut into batch_size pieces; with drop_last the short tail of each bucket is
 //                dropped;

@@ -17,7 +17,6 @@ namespace {
   throw IoError(path, what + ": " + std::strerror(err));
 }
 
-
 }  // namespace
 
 std::string read_file_bytes(const std::string& path) {
@@ -72,6 +71,16 @@ void write_file_atomic(const std::string& path, const std::string& bytes, bool s
     ::unlink(tmp.c_str());
     throw_io(path, "cannot rename " + tmp, err);
   }
+}
+
+void sync_directory(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() >= 0) ::fsync(fd.get());
+}
+
+void sync_parent_directory(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  sync_directory(slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash)));
 }
 
 }  // namespace amt::io

@@ -13,4 +13,10 @@ std::string read_file_bytes(const std::string& path);
 // and a lost file after a power cut is regenerated, not lost data.
 void write_file_atomic(const std::string& path, const std::string& bytes, bool sync = true);
 
+// fsyncs the folder `dir`, so names created or renamed in it survive a power loss (best effort: a folder
+// that cannot be opened is skipped, the files in it are already durable).
+void sync_directory(const std::string& dir);
+// sync_directory of the folder holding `path`.
+void sync_parent_directory(const std::string& path);
+
 }  // namespace amt::io

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "reference/core/error.hpp"
+#include "reference/io/file_bytes.hpp"
 #include "reference/io/unique_fd.hpp"
 
 // The format stores little-endian data and the reader hands out the file's bytes as tensors unchanged.
@@ -84,7 +85,6 @@ class Mapping {
   void* addr_;
   size_t size_;
 };
-
 
 struct OpenedFile {
   std::shared_ptr<Mapping> map;  // null when the file is empty (mmap cannot map zero bytes)
@@ -527,10 +527,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
   tmp.commit();
 
   // Without syncing the folder, a power loss right after rename could still lose the new name.
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: the file itself is already durable and complete
+  sync_parent_directory(path);
 }
 
 }  // namespace amt::io
