@@ -9,6 +9,7 @@
 #include "reference/data/dexycb_reader.hpp"
 #include "reference/data/synth.hpp"
 #include "reference/io/file_bytes.hpp"
+#include "reference/io/sha256.hpp"
 
 namespace amt::trainer {
 namespace {
@@ -84,6 +85,17 @@ data::CachedDataset cached_split(const std::string& root, const TrainConfig& c, 
 
 }  // namespace
 
+std::string real_tree_cache_dir(const std::string& root, const std::string& runs_dir) {
+  // Named by the tree's folder name (readable) and a hash of its absolute path (two trees called "dexycb"
+  // must not share caches).
+  fs::path path = fs::absolute(root).lexically_normal();
+  if (!path.has_filename()) path = path.parent_path();  // "dexycb/" is "dexycb"
+  const std::string absolute = path.string();
+  const std::string name = path.filename().string();
+  return (fs::path(runs_dir) / "data" / ("cache-" + name + "-" + io::sha256_hex(absolute).substr(0, 12)))
+      .string();
+}
+
 std::string synthetic_root(const TrainConfig& c, const std::string& runs_dir) {
   return (fs::path(runs_dir) / "data" /
           ("synth-seq" + std::to_string(c.synth_sequences) + "-f" + std::to_string(c.synth_frames) + "-seed" +
@@ -97,11 +109,7 @@ TrainData prepare_data(const TrainConfig& c, const model::AmtConfig& mc, const s
   d.synthetic = c.data.empty();
   d.root = d.synthetic ? ensure_synthetic(c, runs_dir, say) : c.data;
   if (!fs::is_directory(d.root)) throw IoError(d.root, "data.root: not a folder");
-  // Caches of a real tree go beside the runs, not into the (possibly read-only) dataset.
-  const std::string cache_dir =
-      d.synthetic
-          ? d.root + "/amt-cache"
-          : (fs::path(runs_dir) / "data" / ("cache-" + fs::path(d.root).filename().string())).string();
+  const std::string cache_dir = d.synthetic ? d.root + "/amt-cache" : real_tree_cache_dir(d.root, runs_dir);
   d.train = cached_split(d.root, c, mc, c.train_split, c.max_train_samples, cache_dir, &d.train_cache, say);
   d.val = cached_split(d.root, c, mc, c.val_split, c.max_val_samples, cache_dir, &d.val_cache, say);
   return d;

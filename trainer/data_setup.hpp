@@ -22,6 +22,10 @@ struct TrainData {
 TrainData prepare_data(const TrainConfig& config, const model::AmtConfig& model_config,
                        const std::string& runs_dir, const std::function<void(const std::string&)>& say);
 
+// Where the caches of a real DexYCB tree go: beside the runs (runs_dir/data), not into the (possibly
+// read-only) dataset; one folder per tree, told apart by its absolute path.
+std::string real_tree_cache_dir(const std::string& root, const std::string& runs_dir);
+
 // The folder the synthetic dataset of these options lives in (under runs_dir/data).
 std::string synthetic_root(const TrainConfig& config, const std::string& runs_dir);
 

@@ -18,6 +18,7 @@
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/boundary.hpp"
 #include "trainer/checkpoint.hpp"
+#include "trainer/data_setup.hpp"
 #include "trainer/optim.hpp"
 #include "trainer/tests/scratch_dir.hpp"
 #include "trainer/train_config.hpp"
@@ -334,6 +335,16 @@ TEST(Checkpoint, AtomicFoldersLatestBestAndPruning) {
   const fs::path model_file = run / "checkpoints" / "step-000005" / "model.safetensors";
   fs::resize_file(model_file, fs::file_size(model_file) / 2);
   EXPECT_THROW(load_checkpoint(run.string()), Error);
+}
+
+// Two DexYCB trees with the same folder name get their own caches (a shared one would train on the other
+// tree's images); the same tree, however spelled, reuses its own.
+TEST(DataSetup, RealTreeCachesAreTiedToTheTreeNotItsFolderName) {
+  const std::string a = real_tree_cache_dir("/data/one/dexycb", "runs");
+  const std::string b = real_tree_cache_dir("/data/two/dexycb", "runs");
+  EXPECT_NE(a, b);
+  EXPECT_NE(a.find("cache-dexycb-"), std::string::npos) << a;
+  EXPECT_EQ(a, real_tree_cache_dir("/data/one/./dexycb/", "runs"));
 }
 
 }  // namespace
