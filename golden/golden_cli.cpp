@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "conformance/lib/golden_store.hpp"
+#include "fuzz/cli/run_tool.hpp"
 
 namespace amt::golden {
 
@@ -18,6 +19,8 @@ std::function<int()> add_golden_commands(CLI::App& app) {
                                      "Check every golden file's sha256 and re-run every case and the "
                                      "10-step trajectory against the stored tolerances");
   ver->add_option("--dir", *dir, "golden folder to check (default: the project's golden/)");
+  cli::add_verbose_flag(*gen);
+  cli::add_verbose_flag(*ver);
   return [gen, ver, dir]() -> int {
     if (gen->parsed()) {
       const std::string out = dir->empty() ? conformance::find_golden_dir() : *dir;

@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--full-layout", full_layout,
       "all 10 subjects x 100 sequences, so tools that insist on the complete DexYCB structure accept it");
-  CLI11_PARSE(app, argc, argv);
+  amt::cli::add_verbose_flag(app);
+  if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_synth"); code >= 0) return code;
 
   amt::data::SynthOptions o = full_layout ? amt::data::full_layout_options(seed) : amt::data::SynthOptions{};
   o.seed = seed;

@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--resume", o.resume, "continue a run: its folder or one of its checkpoint folders");
   app.add_flag("--plain", quiet_progress, "plain progress lines even on a terminal");
-  CLI11_PARSE(app, argc, argv);
+  amt::cli::add_verbose_flag(app);
+  if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_ref_train"); code >= 0) return code;
 
   // Named options are overrides like --set, applied after it so they win.
   override_if(o.overrides, "model", model);

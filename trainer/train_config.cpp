@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "reference/core/error.hpp"
+#include "reference/io/file_bytes.hpp"
 #include "reference/io/project_dirs.hpp"
 #include "reference/io/yaml_file.hpp"
 #include "reference/precision/policy.hpp"
@@ -151,8 +152,9 @@ std::string known_keys() {
 void read_node(TrainConfig& c, const YAML::Node& node, const std::string& prefix, const std::string& file) {
   if (!node.IsMap()) throw FormatError(file, prefix, "expected a mapping");
   for (const auto& kv : node) {
-    const std::string key =
-        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    // A key that is a sequence or a mapping (`? [a, b] : 1`) is valid YAML but names no field.
+    if (!kv.first.IsScalar()) throw FormatError(file, prefix, "a key that is not a scalar");
+    const std::string key = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
     if (kv.second.IsMap()) {
       read_node(c, kv.second, key, file);
       continue;
@@ -172,8 +174,12 @@ void read_node(TrainConfig& c, const YAML::Node& node, const std::string& prefix
 }  // namespace
 
 TrainConfig load_train_config(const std::string& path) {
+  return parse_train_config(io::read_file_bytes(path), path);
+}
+
+TrainConfig parse_train_config(const std::string& text, const std::string& path) {
   TrainConfig c;
-  const YAML::Node root = io::load_yaml_file(path);
+  const YAML::Node root = io::parse_yaml(text, path);
   if (!root.IsNull()) read_node(c, root, "", path);
   try {
     check_train_config(c);

@@ -63,6 +63,9 @@ struct TrainConfig {
 // Reads a trainer YAML file over the defaults. amt::FormatError(file, key) for an unknown key or a value of
 // the wrong type; amt::ConfigError for values out of range (check_train_config).
 TrainConfig load_train_config(const std::string& path);
+// The same on YAML text already in memory; `path` names it in errors (load_train_config reads the file and
+// calls this; the fuzzer drives it directly).
+TrainConfig parse_train_config(const std::string& text, const std::string& path);
 // Applies one `key=value` override (keys as in the YAML, dotted: "optim.lr=3e-4"). amt::ConfigError naming
 // the key for an unknown key or a value that does not parse.
 void apply_override(TrainConfig& config, const std::string& assignment);

@@ -1,18 +1,10 @@
 // amt_conformance: the conformance harness's command line. The harness's modes are top-level flags (--fuzz,
-// --replay, --list: harness.cpp); every other tool is a subcommand that registers itself (subcommand.hpp).
+// --replay, --list: harness.cpp); every other tool is a subcommand that registers itself (subcommand.hpp);
+// app.cpp puts them together. Exit codes: run_tool.hpp (0 ok, 1 a check failed, 2 bad input, 3 internal).
 #include <iostream>
-#include <map>
 
-#include "fuzz/cli/harness.hpp"
+#include "fuzz/cli/app.hpp"
 #include "fuzz/cli/run_tool.hpp"
-#include "fuzz/cli/subcommand.hpp"
-
-namespace amt::cli {
-std::vector<Subcommand>& subcommands() {
-  static std::vector<Subcommand> list;
-  return list;
-}
-}  // namespace amt::cli
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -21,23 +13,18 @@ int main(int argc, char** argv) {
       "  amt_conformance --replay replay-....json    re-run a recorded failure\n"
       "  amt_conformance --list                      properties and their budgets\n"
       "  amt_conformance <subcommand> --help         embed, forward, golden, resize, shuffle, inspect"};
-  app.require_subcommand(0, 1);
-  const auto harness = amt::cli::add_harness_options(app);
-  std::map<std::string, std::function<int()>> runs;
-  for (auto& sub : amt::cli::subcommands()) {
-    CLI::App* sc = app.add_subcommand(sub.name, sub.description);
-    runs[sub.name] = sub.setup(*sc);
-  }
-  CLI11_PARSE(app, argc, argv);
+  const amt::cli::ConformanceCli cli = amt::cli::build_conformance_cli(app);
+  if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_conformance"); code >= 0)
+    return code;
   for (CLI::App* chosen : app.get_subcommands()) {
     const std::string name = chosen->get_name();
-    return amt::cli::run_reporting_errors("amt_conformance " + name, runs.at(name));
+    return amt::cli::run_reporting_errors("amt_conformance " + name, cli.runs.at(name));
   }
-  const int code = amt::cli::run_reporting_errors("amt_conformance", harness);
+  const int code = amt::cli::run_reporting_errors("amt_conformance", cli.harness);
   if (code == -1) {
     std::cerr << app.help()
               << "\namt_conformance: choose --fuzz, --replay FILE, --faults, --list or a subcommand\n";
-    return 2;
+    return amt::cli::kExitBadInput;
   }
   return code;
 }

@@ -10,6 +10,7 @@
 
 #include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/precision/faults.hpp"
 #include "reference/vision/dynamic_resize.hpp"
@@ -311,6 +312,7 @@ void CachedDataset::check(const std::string& file) const {
       throw FormatError(file, "image_offset",
                         "image " + std::to_string(i) + " does not follow its predecessor");
     }
+    check_image_side(h[2 * i], h[2 * i + 1], file + " [image_hw]: image " + std::to_string(i));
     try {
       expected = checked_add(expected, checked_mul(3, checked_mul(h[2 * i], h[2 * i + 1], "3·H·W"), "3·H·W"),
                              "the images' total size");

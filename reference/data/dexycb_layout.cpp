@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/io/npz.hpp"
 #include "reference/io/yaml_file.hpp"
+#include "reference/vision/image_io.hpp"
 
 namespace amt::data {
 namespace {
@@ -141,7 +143,11 @@ std::string join_path(const std::string& root, const std::string& relative) {
 // ---------------------------------------------------------------------------------------------------
 
 SequenceMeta read_meta(const std::string& path) {
-  const YAML::Node doc = io::load_yaml_file(path);
+  return parse_meta(io::read_file_bytes(path), path);
+}
+
+SequenceMeta parse_meta(const std::string& text, const std::string& path) {
+  const YAML::Node doc = io::parse_yaml(text, path);
   SequenceMeta m;
   if (doc.IsMap() && doc["serials"].IsDefined())
     m.serials = io::yaml_strings(doc["serials"], path, "serials");
@@ -155,8 +161,11 @@ SequenceMeta read_meta(const std::string& path) {
   m.mano_sides = io::yaml_strings(io::yaml_child(doc, "mano_sides", path, "mano_sides"), path, "mano_sides");
   m.mano_calib = io::yaml_strings(io::yaml_child(doc, "mano_calib", path, "mano_calib"), path, "mano_calib");
 
-  if (m.num_frames < 1)
-    throw FormatError(path, "num_frames", "must be >= 1, got " + std::to_string(m.num_frames));
+  if (m.num_frames < 1 || m.num_frames > kMaxFramesPerSequence) {
+    throw FormatError(
+        path, "num_frames",
+        "must be in 1.." + std::to_string(kMaxFramesPerSequence) + ", got " + std::to_string(m.num_frames));
+  }
   if (m.ycb_ids.empty() || m.ycb_ids.size() > static_cast<size_t>(kMaxObjects)) {
     throw FormatError(
         path, "ycb_ids",
@@ -211,7 +220,11 @@ torch::Tensor ColorIntrinsics::matrix() const {
 }
 
 ColorIntrinsics read_intrinsics(const std::string& path) {
-  const YAML::Node doc = io::load_yaml_file(path);
+  return parse_intrinsics(io::read_file_bytes(path), path);
+}
+
+ColorIntrinsics parse_intrinsics(const std::string& text, const std::string& path) {
+  const YAML::Node doc = io::parse_yaml(text, path);
   const YAML::Node color = io::yaml_child(doc, "color", path, "color");
   ColorIntrinsics K;
   K.fx = io::yaml_double(io::yaml_child(color, "fx", path, "color.fx"), path, "color.fx");
@@ -236,7 +249,11 @@ std::string format_intrinsics(const ColorIntrinsics& K) {
 // ---------------------------------------------------------------------------------------------------
 
 std::vector<float> read_mano_betas(const std::string& path) {
-  const YAML::Node doc = io::load_yaml_file(path);
+  return parse_mano_betas(io::read_file_bytes(path), path);
+}
+
+std::vector<float> parse_mano_betas(const std::string& text, const std::string& path) {
+  const YAML::Node doc = io::parse_yaml(text, path);
   const std::vector<double> b = io::yaml_doubles(io::yaml_child(doc, "betas", path, "betas"), path, "betas");
   if (b.size() != static_cast<size_t>(kNumBetas)) {
     throw FormatError(path, "betas", "expected 10 values, got " + std::to_string(b.size()));
@@ -316,6 +333,7 @@ cv::Mat decode_color_image(const std::string& bytes, const std::string& file) {
     }
   }
   if (!has_eoi) throw FormatError(file, "image", "truncated JPEG (no end-of-image marker)");
+  vision::check_encoded_image_side(b, n, file);
   const cv::Mat raw(1, static_cast<int>(n), CV_8UC1, const_cast<unsigned char*>(b));
   cv::Mat bgr;
   try {
@@ -324,6 +342,7 @@ cv::Mat decode_color_image(const std::string& bytes, const std::string& file) {
     throw FormatError(file, "image", std::string("cannot decode: ") + e.what());
   }
   if (bgr.empty()) throw FormatError(file, "image", "cannot decode the JPEG");
+  check_image_side(bgr.rows, bgr.cols, file + ": decoded image");
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;

@@ -37,6 +37,9 @@ constexpr int kManoPoseDim = 51;    // 3 global rotation + 45 PCA + 3 translatio
 constexpr int kNumBetas = 10;
 constexpr int kImageWidth = 640;
 constexpr int kImageHeight = 480;
+// meta.yml's num_frames ceiling: DexYCB sequences hold 72 frames; the index (8 cameras × frames per sequence)
+// must not be sized by a damaged file.
+constexpr int64_t kMaxFramesPerSequence = 100000;
 constexpr uint8_t kSegHand = 255;  // seg value of hand pixels (objects use their ycb id, background 0)
 
 // The toolkit's subject and camera lists; indices into them are what the split rules select.
@@ -82,9 +85,12 @@ struct SequenceMeta {
   std::vector<std::string> mano_sides;  // "right" / "left"; the toolkit uses [0]
   std::vector<std::string> mano_calib;  // calibration names; the toolkit uses [0]
 };
-// Checks: num_frames ≥ 1, 1..kMaxObjects ycb ids each in 1..21, grasp index in range, mano_sides[0] is right
-// or left, mano_calib non-empty. `serials` and `extrinsics` are optional (the toolkit ignores them).
+// Checks: num_frames in 1..kMaxFramesPerSequence, 1..kMaxObjects ycb ids each in 1..21, grasp index in range,
+// mano_sides[0] is right or left, mano_calib non-empty. `serials` and `extrinsics` are optional (the toolkit
+// ignores them).
 SequenceMeta read_meta(const std::string& path);
+// The same checks on meta.yml text; `path` names it in errors (read_meta reads the file and calls this).
+SequenceMeta parse_meta(const std::string& text, const std::string& path);
 std::string format_meta(const SequenceMeta& meta);
 
 // --- calibration/intrinsics/<serial>_640x480.yml
@@ -96,10 +102,12 @@ struct ColorIntrinsics {
 };
 // fx, fy > 0 and finite principal point, else FormatError naming "color.fx" etc.
 ColorIntrinsics read_intrinsics(const std::string& path);
+ColorIntrinsics parse_intrinsics(const std::string& text, const std::string& path);
 std::string format_intrinsics(const ColorIntrinsics& K);
 
 // --- calibration/mano_<calib>/mano.yml ---------------------------------------------------------------------
 std::vector<float> read_mano_betas(const std::string& path);  // exactly 10 finite numbers
+std::vector<float> parse_mano_betas(const std::string& text, const std::string& path);
 std::string format_mano_betas(const std::vector<float>& betas);
 
 // --- labels_%06d.npz

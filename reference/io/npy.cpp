@@ -9,6 +9,7 @@
 
 #include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/io/file_bytes.hpp"
 
 // Native byte order is little-endian here; '=' and '<' both mean "no swap".
@@ -267,6 +268,10 @@ torch::Tensor parse_npy(const void* data, size_t size, const std::string& file, 
   const int64_t n = h.numel();
   const int64_t want = h.data_bytes();
   const int64_t have = static_cast<int64_t>(size) - h.data_offset;
+  // The widened result (u2 → int32, u4 → int64) is at most twice the stored bytes.
+  check_tensor_bytes(t->widen ? checked_mul(want, 2, "npy data bytes") : want,
+                     file + (field.empty() ? "" : " [" + field + "]") + ": npy array " +
+                         c10::str(c10::IntArrayRef(h.shape)));
   if (have != want) {
     throw FormatError(file, field,
                       "npy data length " + std::to_string(have) + " bytes != shape " +

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/io/file_bytes.hpp"
 
 namespace amt::io {
@@ -100,6 +101,16 @@ torch::Tensor NpzReader::read(const std::string& name) const {
   zip_stat_init(&st);
   if (zip_stat_index(archive_->za, it->second, 0, &st) != 0 || (st.valid & ZIP_STAT_SIZE) == 0) {
     throw FormatError(file_, name, std::string("cannot stat zip member: ") + zip_strerror(archive_->za));
+  }
+  // The member's declared size, before anything is inflated: an npy header plus at most the tensor ceiling
+  // (a damaged or hostile archive may claim, and really inflate to, gigabytes).
+  constexpr uint64_t kHeaderSlack = uint64_t{1} << 16;
+  const uint64_t ceiling = static_cast<uint64_t>(limits().max_tensor_bytes) + kHeaderSlack;
+  if (st.size > ceiling) {
+    throw LimitError(file_ + " [" + name + "]: zip member inflates to " + std::to_string(st.size) +
+                     " bytes, more than the tensor-bytes ceiling " +
+                     std::to_string(limits().max_tensor_bytes) +
+                     " (AMT_MAX_TENSOR_BYTES) + 64 KiB of header");
   }
   zip_file_t* zf = zip_fopen_index(archive_->za, it->second, 0);
   if (zf == nullptr) {

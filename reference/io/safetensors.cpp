@@ -18,7 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/io/unique_fd.hpp"
 
@@ -212,16 +214,20 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
     throw FormatError(path, name, "\"shape\" must be an array, not " + type_name(*shape_it));
   // Strides are products of trailing extents (with 0 counted as 1), so every such product must fit int64
   // or LibTorch would overflow computing them; numel is checked separately below against the byte range.
-  uint64_t stride_product = 1;
-  uint64_t numel = 1;
+  const auto too_many = [&] {
+    return FormatError(path, name, "shape " + shape_it->dump() + " has more elements than int64 can count");
+  };
   for (const json& d : *shape_it) {
     const uint64_t dim = get_unsigned(path, name, d, "shape dimension");
-    if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
-        __builtin_mul_overflow(stride_product, std::max<uint64_t>(dim, 1), &stride_product) ||
-        stride_product > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      throw FormatError(path, name, "shape " + shape_it->dump() + " has more elements than int64 can count");
+    if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) throw too_many();
     e.shape.push_back(static_cast<int64_t>(dim));
-    numel *= dim;  // cannot overflow: |numel| <= stride_product
+  }
+  int64_t numel = 1;
+  try {
+    checked_stride_product(e.shape, 1, "safetensors shape");
+    for (int64_t dim : e.shape) numel *= dim;  // cannot overflow: numel <= the stride product
+  } catch (const ValueError&) {
+    throw too_many();
   }
 
   const auto off_it = j.find("data_offsets");
@@ -238,12 +244,15 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
         path, name,
         "data_offsets begin " + std::to_string(e.begin) + " is past end " + std::to_string(e.end));
 
-  uint64_t nbytes = 0;
-  const bool overflow = __builtin_mul_overflow(numel, static_cast<uint64_t>(dtype->size), &nbytes);
-  if (overflow || nbytes != e.end - e.begin)
+  int64_t nbytes = -1;
+  try {
+    nbytes = checked_mul(numel, static_cast<int64_t>(dtype->size), "safetensors tensor bytes");
+  } catch (const ValueError&) {
+  }
+  if (nbytes < 0 || static_cast<uint64_t>(nbytes) != e.end - e.begin)
     throw FormatError(path, name,
                       "shape " + shape_text(e.shape) + " of " + dtype->name + " needs " +
-                          (overflow ? std::string("more than 2^64") : std::to_string(nbytes)) +
+                          (nbytes < 0 ? std::string("more than 2^63") : std::to_string(nbytes)) +
                           " bytes but data_offsets [" + std::to_string(e.begin) + "," +
                           std::to_string(e.end) + "] hold " + std::to_string(e.end - e.begin));
   return e;
@@ -440,6 +449,8 @@ Safetensors build_tensors(const std::string& path, char* base, ParsedHeader head
             src, e.shape, [keep](void*) {}, options);
       } else {
         // Misaligned typed loads are UB and some kernels assume alignment, so this one tensor is copied.
+        // (A tensor aliasing the mapping allocates nothing, so only copies count against the ceiling.)
+        check_tensor_bytes(static_cast<int64_t>(nbytes), path + " [" + e.name + "]: tensor");
         t = torch::empty(e.shape, options);
         std::memcpy(t.data_ptr(), src, nbytes);
       }

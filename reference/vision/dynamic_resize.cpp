@@ -7,6 +7,7 @@
 
 #include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/faults.hpp"
 
@@ -46,6 +47,12 @@ void check_resize_config(int64_t q, int64_t max_side) {
   if (max_side < q || max_side % q != 0) {
     throw ConfigError("dynamic resize: max_side " + std::to_string(max_side) +
                       " must be a positive multiple of q = " + std::to_string(q) + " (patch * shuffle)");
+  }
+  // The target is at most max_side × max_side: the ceiling bounds what one image may allocate.
+  if (max_side > limits().max_image_side) {
+    throw LimitError("dynamic resize: max_side " + std::to_string(max_side) +
+                     " exceeds the image-side ceiling " + std::to_string(limits().max_image_side) +
+                     " (AMT_MAX_IMAGE_SIDE)");
   }
 }
 

@@ -21,7 +21,8 @@
 
 namespace amt::vision {
 
-// Throws amt::ConfigError unless q ≥ 1, max_side ≥ q and max_side % q == 0.
+// Throws amt::ConfigError unless q ≥ 1, max_side ≥ q and max_side % q == 0; amt::LimitError when max_side
+// exceeds the image-side ceiling (reference/core/limits.hpp).
 void check_resize_config(int64_t q, int64_t max_side);
 
 // The rule above (one named function, so the fault catalogue can swap it). Throws amt::ConfigError for a bad

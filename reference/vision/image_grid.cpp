@@ -1,6 +1,8 @@
 #include "reference/vision/image_grid.hpp"
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 
 namespace amt::vision {
 
@@ -37,8 +39,9 @@ ImageGrid make_image_grid(int64_t height, int64_t width, int64_t patch, int64_t 
   g.shuffle = shuffle;
   g.hp = height / patch;
   g.wp = width / patch;
-  check_shuffle_grid(g.hp, g.wp, shuffle,
-                     "image grid of " + std::to_string(height) + "x" + std::to_string(width));
+  const std::string what = "image grid of " + std::to_string(height) + "x" + std::to_string(width);
+  check_token_count(checked_mul(g.hp, g.wp, what + ": Hp × Wp"), what + " at patch " + std::to_string(patch));
+  check_shuffle_grid(g.hp, g.wp, shuffle, what);
   g.gh = g.hp / shuffle;
   g.gw = g.wp / shuffle;
   return g;

@@ -8,11 +8,63 @@
 #include <opencv2/imgproc.hpp>
 
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 
 namespace amt::vision {
 
+namespace {
+
+uint32_t big_endian(const uint8_t* p, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+std::optional<ImageSize> peek_jpeg(const uint8_t* b, size_t n) {
+  size_t i = 2;  // after SOI
+  while (i + 4 <= n) {
+    if (b[i] != 0xFF) return std::nullopt;  // not at a marker: damaged, let the decoder say so
+    const uint8_t m = b[i + 1];
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {  // markers without a length
+      i += 2;
+      continue;
+    }
+    if (m == 0xD9 || m == 0xDA) return std::nullopt;  // end of image / start of scan before any frame header
+    const size_t len = big_endian(b + i + 2, 2);
+    if (len < 2) return std::nullopt;
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+      if (i + 9 > n || len < 7) return std::nullopt;
+      return ImageSize{big_endian(b + i + 5, 2), big_endian(b + i + 7, 2)};
+    }
+    i += 2 + len;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ImageSize> peek_image_size(const uint8_t* b, size_t n) {
+  if (n >= 4 && b[0] == 0xFF && b[1] == 0xD8) return peek_jpeg(b, n);
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (n >= 24 && std::memcmp(b, kPng, 8) == 0 && std::memcmp(b + 12, "IHDR", 4) == 0) {
+    return ImageSize{big_endian(b + 20, 4), big_endian(b + 16, 4)};
+  }
+  return std::nullopt;
+}
+
+void check_encoded_image_side(const uint8_t* data, size_t size, const std::string& name) {
+  if (const auto s = peek_image_size(data, size))
+    check_image_side(s->height, s->width, name + ": image header");
+}
+
 cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   if (bytes.empty()) throw FormatError(name, "", "empty file, not an image");
+  check_encoded_image_side(bytes.data(), bytes.size(), name);
   cv::Mat bgr;
   try {
     bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
@@ -20,6 +72,7 @@ cv::Mat decode_image(const std::vector<uint8_t>& bytes, const std::string& name)
     throw FormatError(name, "", std::string("not a decodable image: ") + e.what());
   }
   if (bgr.empty()) throw FormatError(name, "", "not a decodable image (JPEG, PNG, ...)");
+  check_image_side(bgr.rows, bgr.cols, name + ": decoded image");
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;

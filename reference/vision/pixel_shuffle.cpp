@@ -27,7 +27,7 @@ torch::Tensor pixel_shuffle_2d(const torch::Tensor& x, int64_t hp, int64_t wp, i
   if (kFaultSquareOnly.on()) return pixel_shuffle_square_upstream(x, shuffle);
   check_shuffle_grid(hp, wp, shuffle, "pixel_shuffle_2d");
   const int64_t b = x.size(0), n = x.size(1), c = x.size(2);
-  if (n != hp * wp) {
+  if (n != checked_mul(hp, wp, "pixel_shuffle_2d: Hp × Wp")) {
     throw ShapeError("pixel_shuffle_2d: " + std::to_string(n) +
                      " tokens do not fill the patch grid Hp x Wp = " + std::to_string(hp) + "x" +
                      std::to_string(wp) + " = " + std::to_string(hp * wp));
@@ -42,7 +42,7 @@ torch::Tensor pixel_unshuffle_2d(const torch::Tensor& y, int64_t hp, int64_t wp,
   check_shuffle_grid(hp, wp, shuffle, "pixel_unshuffle_2d");
   const int64_t s = shuffle, gh = hp / s, gw = wp / s;
   const int64_t b = y.size(0), n = y.size(1), cs = y.size(2);
-  if (n != gh * gw) {
+  if (n != checked_mul(gh, gw, "pixel_unshuffle_2d: Gh × Gw")) {
     throw ShapeError("pixel_unshuffle_2d: " + std::to_string(n) +
                      " tokens do not fill the shuffled grid Gh x Gw = " + std::to_string(gh) + "x" +
                      std::to_string(gw) + " = " + std::to_string(gh * gw));

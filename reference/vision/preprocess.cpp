@@ -1,6 +1,8 @@
 #include "reference/vision/preprocess.hpp"
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/vision/dynamic_resize.hpp"
 
 namespace amt::vision {
@@ -11,13 +13,21 @@ Preprocessed preprocess_image(const cv::Mat& rgb, const Intrinsics& K, int64_t p
     throw ConfigError("preprocess: patch and shuffle must be >= 1, got patch=" + std::to_string(patch) +
                       " shuffle=" + std::to_string(shuffle));
   }
-  const DynamicResize resize(patch * shuffle, max_side, allow_upscale);
+  const DynamicResize resize(checked_mul(patch, shuffle, "preprocess: q = patch × shuffle"), max_side,
+                             allow_upscale);
+  if (rgb.empty()) throw ShapeError("preprocess: empty image");
+  // The grid (and its token count, against the ceiling) before any pixel is allocated.
+  const ImageSize target = resize.target_size({rgb.rows, rgb.cols});
+  const ImageGrid grid = make_image_grid(target, patch, shuffle);
+  check_tensor_bytes(checked_mul(checked_mul(3 * 4, target.height, "preprocess: pixel bytes"), target.width,
+                                 "preprocess: pixel bytes"),
+                     "preprocess: pixel_values [3, " + target.str() + "] float32");
   const ResizedImage r = resize(rgb, K);
   Preprocessed p;
   p.pixel_values = normalize_image(r.image);
   p.intrinsics = r.K;
   p.K = intrinsics_matrix(r.K, torch::kFloat32);
-  p.grid = make_image_grid(r.size, patch, shuffle);
+  p.grid = grid;
   p.original_size = r.original_size;
   p.scale_y = r.scale_y;
   p.scale_x = r.scale_x;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "reference/core/checked.hpp"
+#include "reference/core/limits.hpp"
 #include "reference/vision/dynamic_resize.hpp"
 #include "reference/vision/pixel_shuffle.hpp"
 
@@ -34,6 +35,11 @@ TEST(Checked, OverflowNamesTheComputation) {
 // The resize rule multiplies the short side by the new long side: huge sizes are an error, not a wrapped
 // side.
 TEST(Checked, ResizeOfAbsurdSizesIsATypedError) {
+  // Under the default image-side ceiling max_side is refused first; lifted, the product itself is checked.
+  EXPECT_THROW(vision::dynamic_resize_target({int64_t{1} << 40, int64_t{1} << 40}, int64_t{1} << 30,
+                                             int64_t{1} << 30, true),
+               LimitError);
+  const ScopedLimits unlimited({int64_t{1} << 40, int64_t{1} << 40, int64_t{1} << 40});
   EXPECT_THROW(vision::dynamic_resize_target({int64_t{1} << 40, int64_t{1} << 40}, int64_t{1} << 30,
                                              int64_t{1} << 30, true),
                ValueError);

@@ -191,7 +191,7 @@ TEST_F(SafetensorsMalformed, ShapeTooLargeToCount) {
                       "w", "more elements than int64"));
   // Fits int64 as an element count but not as a byte count.
   EXPECT_TRUE(rejects(st_file(R"({"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,0]}})"),
-                      "w", "more than 2^64"));
+                      "w", "more than 2^63"));
 }
 
 TEST_F(SafetensorsMalformed, OffsetsPastTheData) {
