@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // Small ceilings keep each execution fast and within libFuzzer's memory limit; they are what is tested.
   amt::set_limits({2048, 65536, int64_t{256} << 20});
   cv::setNumThreads(0);
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // codecs log every bad input
   return 0;
 }
 

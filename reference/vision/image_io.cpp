@@ -1,5 +1,6 @@
 #include "reference/vision/image_io.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -20,30 +21,20 @@ uint32_t big_endian(const uint8_t* p, int n) {
   return v;
 }
 
+// Every frame header (SOF0..SOF15 except DHT C4, JPG C8, DAC CC: length, precision, height, width) anywhere
+// in the bytes, and the largest height and width they declare. Conservative on purpose: libjpeg
+// resynchronises after junk, zero-length segments and the like (found by fuzz_image: a segment walk that gave
+// up on them let a 2 GB frame through), and scan data cannot hold these byte pairs (0xFF is stuffed as 0xFF
+// 0x00), so a frame header libjpeg could use is among these.
 std::optional<ImageSize> peek_jpeg(const uint8_t* b, size_t n) {
-  size_t i = 2;  // after SOI
-  while (i + 4 <= n) {
-    if (b[i] != 0xFF) return std::nullopt;  // not at a marker: damaged, let the decoder say so
+  std::optional<ImageSize> out;
+  for (size_t i = 2; i + 9 <= n; ++i) {
     const uint8_t m = b[i + 1];
-    if (m == 0xFF) {  // fill byte
-      ++i;
-      continue;
-    }
-    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {  // markers without a length
-      i += 2;
-      continue;
-    }
-    if (m == 0xD9 || m == 0xDA) return std::nullopt;  // end of image / start of scan before any frame header
-    const size_t len = big_endian(b + i + 2, 2);
-    if (len < 2) return std::nullopt;
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
-    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
-      if (i + 9 > n || len < 7) return std::nullopt;
-      return ImageSize{big_endian(b + i + 5, 2), big_endian(b + i + 7, 2)};
-    }
-    i += 2 + len;
+    if (b[i] != 0xFF || m < 0xC0 || m > 0xCF || m == 0xC4 || m == 0xC8 || m == 0xCC) continue;
+    const ImageSize s{big_endian(b + i + 5, 2), big_endian(b + i + 7, 2)};
+    out = out ? ImageSize{std::max(out->height, s.height), std::max(out->width, s.width)} : s;
   }
-  return std::nullopt;
+  return out;
 }
 
 }  // namespace

@@ -12,8 +12,8 @@
 
 namespace amt::vision {
 
-// The size a JPEG (its first SOF marker) or PNG (IHDR) header declares, read without decoding; nullopt for
-// other formats or a header too damaged to say. Lets a decoder refuse a huge image before allocating it.
+// The size a JPEG (the largest height and width of any frame header in it) or PNG (IHDR) declares, read
+// without decoding; nullopt for other formats or when no header is found. Lets a decoder refuse a huge image before allocating it.
 std::optional<ImageSize> peek_image_size(const uint8_t* data, size_t size);
 // amt::LimitError (limits.hpp) naming `name` when the declared or decoded size exceeds the image-side
 // ceiling: checked on the header before decoding, and on the decoded image.

@@ -118,6 +118,30 @@ TEST(LimitsVision, AJpegDeclaringAHugeImageIsALimitErrorBeforeDecoding) {
   }
 }
 
+// Found by fuzz_image: junk bytes between two segments made the peek give up, while libjpeg skips them (with
+// a warning) and allocated the 63230 × 10271 frame the next header declared (1.9 GB from a 125-byte file).
+TEST(LimitsVision, AHugeFrameHeaderAfterJunkBytesIsStillALimitError) {
+  std::vector<uint8_t> bytes = encode(small_rgb(), ".jpg");
+  size_t sof = 2;
+  while (sof + 4 < bytes.size() && !(bytes[sof] == 0xFF && bytes[sof + 1] == 0xC0)) {
+    sof += 2 + ((bytes[sof + 2] << 8) | bytes[sof + 3]);
+  }
+  ASSERT_LT(sof + 9, bytes.size());
+  for (size_t at : {sof + 5, sof + 7}) {
+    bytes[at] = 60000 >> 8;
+    bytes[at + 1] = 60000 & 0xff;
+  }
+  // Junk bytes, and (second finding) a segment whose length field is 0, before the frame header.
+  for (const std::vector<uint8_t>& before : {std::vector<uint8_t>{0x81, 0x4E}, {0xFF, 0xE1, 0x00, 0x00}}) {
+    std::vector<uint8_t> damaged = bytes;
+    damaged.insert(damaged.begin() + static_cast<std::ptrdiff_t>(sof), before.begin(), before.end());
+    const auto size = peek_image_size(damaged.data(), damaged.size());
+    ASSERT_TRUE(size.has_value());
+    EXPECT_EQ(*size, (ImageSize{60000, 60000}));
+    EXPECT_THROW(decode_image(damaged, "junk.jpg"), LimitError);
+  }
+}
+
 TEST(LimitsVision, DecodedImagesAboveTheCeilingAreRefused) {
   const std::vector<uint8_t> bmp = encode(small_rgb(), ".bmp");  // no header peek for BMP
   ScopedLimits scope({20, 65536, int64_t{4} << 30});
