@@ -18,7 +18,7 @@
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/faults.hpp"
-#include "trainer/curves.hpp"
+#include "reference/io/curves_png.hpp"
 #include "trainer/data_setup.hpp"
 #include "trainer/gate.hpp"
 #include "trainer/metrics_log.hpp"
@@ -32,6 +32,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using io::Panel;
+using io::Series;
+using io::write_curves_png;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();

@@ -22,12 +22,16 @@ const amt::cli::Registration kForward{
       app.add_option("--policy", r->policy, "precision policy")
           ->check(CLI::IsMember({"fp32", "bf16-autocast", "bf16-pure", "fp64"}))
           ->capture_default_str();
+      app.add_option("--keep-fp32", r->keep_fp32,
+                     "module paths computed in fp32 whatever the policy (comma-separated; e.g. "
+                     "refinement,encoder.backbone.encoder.layer.3.mlp; `amt_conformance probe` lists them)")
+          ->delimiter(',');
       app.add_option("--out", r->output, "output safetensors")->required();
       return [r] {
         const auto s = amt::model::run_forward(*r);
         std::cout << "forward: " << r->output << ": " << s.batch << " image(s) " << s.height << "x" << s.width
                   << ", " << s.grid_h << "x" << s.grid_w << " patches, " << s.outputs << " outputs, "
-                  << r->policy << "\n";
+                  << r->policy << (r->keep_fp32.empty() ? "" : " keeping " + std::to_string(r->keep_fp32.size()) + " module(s) in fp32") << "\n";
         return 0;
       };
     }};

@@ -10,6 +10,7 @@
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/autocast_guard.hpp"
 #include "reference/precision/islands.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -81,8 +82,9 @@ void AmtModelImpl::init_heads(uint64_t seed) {
   for (const auto& o : *refinement->offset) o->as<torch::nn::Linear>()->weight.normal_(0.0, 1e-3, gen);
 }
 
-TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::PrecisionPolicy& policy,
+TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::PrecisionPlan& plan,
                                 TensorMap* probes) {
+  const precision::PrecisionPolicy& caller = plan.policy();
   auto find = [&](const char* key) -> torch::Tensor {
     const auto it = batch.find(key);
     return it == batch.end() ? torch::Tensor() : it->second;
@@ -101,19 +103,28 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
     throw ShapeError("AmtModel::forward: E must be [" + std::to_string(B) + ",4,4], got " +
                      c10::str(E.sizes()));
   }
-  if (hand->anchor.scalar_type() != policy.param_dtype()) {
+  const torch::ScalarType hand_dtype = plan.policy_for("hand").param_dtype();
+  if (hand->anchor.scalar_type() != hand_dtype) {
     throw DtypeError(std::string("AmtModel::forward: parameters are ") +
-                     c10::toString(hand->anchor.scalar_type()) + " but policy " + policy.name() +
-                     " expects " + c10::toString(policy.param_dtype()) +
+                     c10::toString(hand->anchor.scalar_type()) + " but plan " + plan.name() + " expects " +
+                     c10::toString(hand_dtype) +
                      " (use make_amt_model or precision::apply_param_dtype)");
   }
 
+  precision::PlanContext plan_context(plan, *this);
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
   precision::AutocastGuard autocast(policy);
-  const EncoderOutput enc = encoder->forward(image, policy);
+  const EncoderOutput enc = encoder->forward(scope.input(image), policy);
   const HandOutput h = hand->forward(enc.cls, policy);
-  const torch::Tensor memory = projector ? projector->forward(enc.patch, enc.Hp, enc.Wp) : enc.patch;
+  torch::Tensor memory = enc.patch;
+  if (projector) {
+    // The token projector (vision layer) takes no policy; its scope is opened here on its behalf.
+    precision::ModuleScope projector_scope(*projector, policy);
+    memory = projector_scope.output(projector->forward(projector_scope.input(enc.patch), enc.Hp, enc.Wp));
+  }
   const ObjectOutput obj = objects->forward(memory, policy);
-  const torch::Tensor global = fusion->forward(enc.cls, h.features, obj.features.mean(1));
+  const torch::Tensor global = fusion->forward(enc.cls, h.features, obj.features.mean(1), policy);
   const ContactOutput con = contacts->forward(global, h.joints, obj.positions, policy);
 
   TensorMap out;
@@ -142,6 +153,7 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
   out["features/cls"] = enc.cls;
   out["features/global"] = global;
   out["features/hand"] = h.features;
+  for (auto& [name, t] : out) t = is_feature_output(name) ? scope.output(t) : scope.output_geometric(t);
   if (probes) {
     TensorMap& p = *probes;
     p["backbone.cls"] = enc.backbone_cls;
@@ -191,18 +203,17 @@ bool is_feature_output(const std::string& name) {
   return name.rfind("features/", 0) == 0;
 }
 
-AmtModel make_amt_model(const AmtConfig& cfg, uint64_t seed, const precision::PrecisionPolicy& policy,
+AmtModel make_amt_model(const AmtConfig& cfg, uint64_t seed, const precision::PrecisionPlan& plan,
                         std::shared_ptr<Backbone> backbone) {
   AmtModel model(cfg, seed, std::move(backbone));
-  precision::apply_param_dtype(*model, policy);
+  precision::apply_param_dtype(*model, plan);
   return model;
 }
 
-void load_amt_weights(AmtModelImpl& model, const std::string& path,
-                      const precision::PrecisionPolicy& policy) {
+void load_amt_weights(AmtModelImpl& model, const std::string& path, const precision::PrecisionPlan& plan) {
   const io::Safetensors file = io::read_safetensors(path);
   load_state_dict(model, file.tensors, path, /*strict=*/true);
-  precision::apply_param_dtype(model, policy);
+  precision::apply_param_dtype(model, plan);
 }
 
 void load_pretrained_backbone(AmtModelImpl& model, const std::string& path,

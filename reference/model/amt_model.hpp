@@ -20,7 +20,7 @@
 #include "reference/model/image_encoder.hpp"
 #include "reference/model/object_decoder.hpp"
 #include "reference/model/pixel_refinement.hpp"
-#include "reference/precision/policy.hpp"
+#include "reference/precision/plan.hpp"
 #include "reference/vision/token_projector.hpp"
 
 namespace amt::model {
@@ -38,9 +38,10 @@ class AmtModelImpl : public torch::nn::Module {
   // hand_joints_coarse, as upstream), `E` [B,4,4] (optional), all conformed. Other fields are ignored.
   // Throws amt::ValueError for a missing image, amt::ShapeError for inconsistent shapes, amt::DtypeError
   // when the parameters are not in the policy's parameter dtype.
-  // `probes`, when given, receives the intermediate results named in amt_probe_names() (goldens, ledgers).
-  TensorMap forward(const TensorMap& batch, const precision::PrecisionPolicy& policy,
-                    TensorMap* probes = nullptr);
+  // `plan`: a policy (the usual case) or a policy with modules kept in fp32 (precision/plan.hpp); the model's
+  // parameters must have been set for the same plan (make_amt_model, precision::apply_param_dtype).
+  // `probes`, when given, receives the intermediate results named in amt_probe_names() (goldens).
+  TensorMap forward(const TensorMap& batch, const precision::PrecisionPlan& plan, TensorMap* probes = nullptr);
 
   const AmtConfig& config() const { return cfg_; }
 
@@ -67,12 +68,12 @@ std::vector<std::string> amt_probe_names(const AmtConfig& cfg, bool with_camera)
 bool is_feature_output(const std::string& name);
 
 // A model ready for `policy`: AmtModel(cfg, seed, backbone) then precision::apply_param_dtype.
-AmtModel make_amt_model(const AmtConfig& cfg, uint64_t seed, const precision::PrecisionPolicy& policy,
+AmtModel make_amt_model(const AmtConfig& cfg, uint64_t seed, const precision::PrecisionPlan& plan,
                         std::shared_ptr<Backbone> backbone = nullptr);
 
 // Loads a full-model safetensors checkpoint (named_parameters() keys) strictly into `model` and applies the
 // policy's parameter dtype. amt::CheckpointError lists every problem at once.
-void load_amt_weights(AmtModelImpl& model, const std::string& path, const precision::PrecisionPolicy& policy);
+void load_amt_weights(AmtModelImpl& model, const std::string& path, const precision::PrecisionPlan& plan);
 
 // Loads an HF DINOv2/DINOv3 safetensors checkpoint (HF key names, strict) into the backbone of an already
 // built model — after head initialisation, so nothing re-initialises it — then applies the policy's

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "reference/core/error.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -34,14 +35,17 @@ DecoderLayerImpl::DecoderLayerImpl(int64_t dim, int64_t heads, int64_t ff, doubl
   norm3 = register_module("norm3", LayerNorm(dim, 1e-5));
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x_in, const torch::Tensor& memory,
-                                        const precision::PrecisionPolicy& policy) {
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x_in, const torch::Tensor& memory_in,
+                                        const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
   const bool train = is_training();
-  torch::Tensor x = x_in;
+  torch::Tensor x = scope.input(x_in);
+  const torch::Tensor memory = scope.input(memory_in);
   x = norm1->forward(x + torch::dropout(self_attn(x, x), dropout_, train), policy);
   x = norm2->forward(x + torch::dropout(cross_attn(x, memory), dropout_, train), policy);
   const torch::Tensor h = torch::dropout(torch::gelu(linear1(x)), dropout_, train);
-  return norm3->forward(x + torch::dropout(linear2(h), dropout_, train), policy);
+  return scope.output(norm3->forward(x + torch::dropout(linear2(h), dropout_, train), policy));
 }
 
 }  // namespace amt::model

@@ -6,6 +6,7 @@
 #include "reference/model/dinov2.hpp"
 #include "reference/model/dinov3.hpp"
 #include "reference/precision/autocast_guard.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -27,24 +28,28 @@ std::pair<int64_t, int64_t> Backbone::patch_grid(int64_t H, int64_t W) const {
   return {H / p, W / p};
 }
 
-BackboneOutput Backbone::forward(const torch::Tensor& pixels, const precision::PrecisionPolicy& policy) {
-  if (pixels.dim() != 4 || pixels.size(1) != cfg_.num_channels) {
+BackboneOutput Backbone::forward(const torch::Tensor& pixels_in, const precision::PrecisionPolicy& caller) {
+  if (pixels_in.dim() != 4 || pixels_in.size(1) != cfg_.num_channels) {
     throw ShapeError("backbone input must be [B," + std::to_string(cfg_.num_channels) + ",H,W], got " +
-                     c10::str(pixels.sizes()));
+                     c10::str(pixels_in.sizes()));
   }
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const torch::Tensor pixels = scope.input(pixels_in);
   const auto [hp, wp] = patch_grid(pixels.size(2), pixels.size(3));
   if (pixels.scalar_type() != policy.activation_dtype()) {
     throw DtypeError("backbone input is " + std::string(c10::toString(pixels.scalar_type())) +
                      " but policy " + policy.name() + " runs on " + c10::toString(policy.activation_dtype()) +
                      " activations; pass images through precision::conform_image first");
   }
-  if (dtype_witness().scalar_type() != policy.param_dtype()) {
+  // Under a PrecisionPlan parameters differ by module on purpose (precision::apply_param_dtype(root, plan)).
+  if (!precision::plan_active() && dtype_witness().scalar_type() != policy.param_dtype()) {
     throw DtypeError("backbone parameters are " + std::string(c10::toString(dtype_witness().scalar_type())) +
                      " but policy " + policy.name() + " expects " + c10::toString(policy.param_dtype()) +
                      "; call precision::apply_param_dtype(backbone, policy) first");
   }
   precision::AutocastGuard autocast(policy);
-  const torch::Tensor x = forward_tokens(pixels, hp, wp, policy);
+  const torch::Tensor x = scope.output(forward_tokens(pixels, hp, wp, policy));
 
   BackboneOutput out;
   const int64_t b = x.size(0), d = x.size(2), r = cfg_.num_register_tokens;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "reference/precision/islands.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -28,13 +29,16 @@ ContactDecoderImpl::ContactDecoderImpl(int64_t d, int64_t hand_joints, int64_t o
   inter1 = register_module("inter1", make_linear(cfg.interaction_hidden, 6, true));
 }
 
-ContactOutput ContactDecoderImpl::forward(const torch::Tensor& global, const torch::Tensor& joints,
+ContactOutput ContactDecoderImpl::forward(const torch::Tensor& global_in, const torch::Tensor& joints,
                                           const torch::Tensor& object_positions,
-                                          const precision::PrecisionPolicy& policy) {
+                                          const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
   const bool train = is_training();
-  const int64_t B = global.size(0);
-  const torch::Tensor j = precision::to_activation(joints, policy);
-  const torch::Tensor o = precision::to_activation(object_positions, policy);
+  const int64_t B = global_in.size(0);
+  const torch::Tensor global = scope.input(global_in);
+  const torch::Tensor j = precision::to_activation(scope.input(joints), policy);
+  const torch::Tensor o = precision::to_activation(scope.input(object_positions), policy);
   const torch::Tensor context =
       (hand_proj(j.reshape({B, -1})) + obj_proj(o.reshape({B, -1})) + global_proj(global)).unsqueeze(1);
   torch::Tensor q = queries.unsqueeze(0).expand({B, -1, -1});
@@ -45,12 +49,13 @@ ContactOutput ContactDecoderImpl::forward(const torch::Tensor& global, const tor
   torch::Tensor x = q;
   for (const auto& layer : *layers) x = layer->as<DecoderLayer>()->forward(x, memory, policy);
   ContactOutput out;
-  out.features = x;
-  out.points = precision::to_output(point_head(x), policy);
-  out.confidence = precision::to_output(torch::sigmoid(conf_head(x)).squeeze(-1), policy);
-  out.types = precision::to_output(type_head(x), policy);
-  out.forces = precision::to_output(force_head(x), policy);
-  out.interaction_type = precision::to_output(inter1(torch::relu(inter0(x.mean(1)))), policy);
+  out.features = scope.output(x);
+  out.points = scope.output_geometric(precision::to_output(point_head(x), policy));
+  out.confidence = scope.output_geometric(precision::to_output(torch::sigmoid(conf_head(x)).squeeze(-1), policy));
+  out.types = scope.output_geometric(precision::to_output(type_head(x), policy));
+  out.forces = scope.output_geometric(precision::to_output(force_head(x), policy));
+  out.interaction_type =
+      scope.output_geometric(precision::to_output(inter1(torch::relu(inter0(x.mean(1)))), policy));
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "reference/core/error.hpp"
 #include "reference/precision/islands.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -52,8 +53,11 @@ torch::Tensor Dinov2EmbeddingsImpl::position_embedding(int64_t hp, int64_t wp,
   return torch::cat({cls_row, precision::to_activation(rows, policy)}, 1);
 }
 
-torch::Tensor Dinov2EmbeddingsImpl::forward(const torch::Tensor& pixels, int64_t hp, int64_t wp,
-                                            const precision::PrecisionPolicy& policy) {
+torch::Tensor Dinov2EmbeddingsImpl::forward(const torch::Tensor& pixels_in, int64_t hp, int64_t wp,
+                                            const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const torch::Tensor pixels = scope.input(pixels_in);
   const int64_t b = pixels.size(0);
   const torch::Tensor patches = projection(pixels).flatten(2).transpose(1, 2);  // [B, hp·wp, D]
   // Under autocast the conv yields bf16; cat promotes to the fp32 CLS token, so the residual stream is fp32.
@@ -63,7 +67,7 @@ torch::Tensor Dinov2EmbeddingsImpl::forward(const torch::Tensor& pixels, int64_t
     // Registers carry no position: inserted after the position embedding, between CLS and the patches.
     x = torch::cat({x.narrow(1, 0, 1), register_tokens.expand({b, -1, -1}), x.narrow(1, 1, hp * wp)}, 1);
   }
-  return x;
+  return scope.output(x);
 }
 
 Dinov2LayerImpl::Dinov2LayerImpl(const VitConfig& cfg) : heads_(cfg.num_heads) {
@@ -75,22 +79,28 @@ Dinov2LayerImpl::Dinov2LayerImpl(const VitConfig& cfg) : heads_(cfg.num_heads) {
   key = self_attention->register_module("key", make_linear(d, d, cfg.key_bias));
   value = self_attention->register_module("value", make_linear(d, d, cfg.value_bias));
   dense = name_scope(*attention, "output")->register_module("dense", make_linear(d, d, cfg.proj_bias));
+  attention_ = attention;
   layer_scale1 = register_module("layer_scale1", LayerScale(d, cfg.layerscale_value));
   norm2 = register_module("norm2", LayerNorm(d, cfg.layer_norm_eps));
   mlp = register_module("mlp", make_feed_forward(cfg));
   layer_scale2 = register_module("layer_scale2", LayerScale(d, cfg.layerscale_value));
 }
 
-torch::Tensor Dinov2LayerImpl::attend(const torch::Tensor& x) {
+torch::Tensor Dinov2LayerImpl::attend(const torch::Tensor& x_in, const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*attention_, caller);
+  const torch::Tensor x = scope.input(x_in);
   const torch::Tensor q = split_heads(query(x), heads_);
   const torch::Tensor k = split_heads(key(x), heads_);
   const torch::Tensor v = split_heads(value(x), heads_);
-  return dense(merge_heads(scaled_dot_attention(q, k, v)));
+  return scope.output(dense(merge_heads(scaled_dot_attention(q, k, v))));
 }
 
-torch::Tensor Dinov2LayerImpl::forward(const torch::Tensor& x_in, const precision::PrecisionPolicy& policy) {
-  torch::Tensor x = x_in + layer_scale1(attend(norm1(x_in, policy)));
-  return x + layer_scale2(mlp->forward(norm2(x, policy)));
+torch::Tensor Dinov2LayerImpl::forward(const torch::Tensor& x_in, const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const torch::Tensor x0 = scope.input(x_in);
+  const torch::Tensor x = x0 + layer_scale1(attend(norm1(x0, policy), policy));
+  return scope.output(x + layer_scale2(mlp->forward(norm2(x, policy), policy)));
 }
 
 Dinov2::Dinov2(const VitConfig& cfg) : Backbone(cfg) {

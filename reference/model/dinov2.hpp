@@ -31,8 +31,9 @@ class Dinov2LayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const precision::PrecisionPolicy& policy);
 
  private:
-  torch::Tensor attend(const torch::Tensor& x);
+  torch::Tensor attend(const torch::Tensor& x, const precision::PrecisionPolicy& policy);
   int64_t heads_;
+  std::shared_ptr<torch::nn::Module> attention_;  // HF's "attention" key scope: the attention's module path
   LayerNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, dense{nullptr};
   LayerScale layer_scale1{nullptr}, layer_scale2{nullptr};

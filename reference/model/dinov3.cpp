@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "reference/core/error.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -19,11 +20,15 @@ Dinov3EmbeddingsImpl::Dinov3EmbeddingsImpl(const VitConfig& cfg) {
           torch::nn::Conv2dOptions(cfg.num_channels, d, cfg.patch_size).stride(cfg.patch_size)));
 }
 
-torch::Tensor Dinov3EmbeddingsImpl::forward(const torch::Tensor& pixels) {
+torch::Tensor Dinov3EmbeddingsImpl::forward(const torch::Tensor& pixels_in,
+                                            const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const torch::Tensor pixels = scope.input(pixels_in);
   const int64_t b = pixels.size(0);
   const torch::Tensor patches = patch_embeddings(pixels).flatten(2).transpose(1, 2);  // [B, hp·wp, D]
   // Under autocast the conv yields bf16; cat promotes to the fp32 tokens, so the residual stream is fp32.
-  return torch::cat({cls_token.expand({b, -1, -1}), register_tokens.expand({b, -1, -1}), patches}, 1);
+  return scope.output(
+      torch::cat({cls_token.expand({b, -1, -1}), register_tokens.expand({b, -1, -1}), patches}, 1));
 }
 
 Dinov3LayerImpl::Dinov3LayerImpl(const VitConfig& cfg)
@@ -31,6 +36,7 @@ Dinov3LayerImpl::Dinov3LayerImpl(const VitConfig& cfg)
   const int64_t d = cfg.hidden_size;
   norm1 = register_module("norm1", LayerNorm(d, cfg.layer_norm_eps));
   auto attention = register_module("attention", std::make_shared<torch::nn::Module>());
+  attention_ = attention;
   q_proj = attention->register_module("q_proj", make_linear(d, d, cfg.query_bias));
   k_proj = attention->register_module("k_proj", make_linear(d, d, cfg.key_bias));
   v_proj = attention->register_module("v_proj", make_linear(d, d, cfg.value_bias));
@@ -41,8 +47,11 @@ Dinov3LayerImpl::Dinov3LayerImpl(const VitConfig& cfg)
   layer_scale2 = register_module("layer_scale2", LayerScale(d, cfg.layerscale_value));
 }
 
-torch::Tensor Dinov3LayerImpl::attend(const torch::Tensor& x, const RopeTables& rope,
-                                      const precision::PrecisionPolicy& policy) {
+torch::Tensor Dinov3LayerImpl::attend(const torch::Tensor& x_in, const RopeTables& rope,
+                                      const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*attention_, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const torch::Tensor x = scope.input(x_in);
   torch::Tensor q = split_heads(q_proj(x), heads_);
   torch::Tensor k = split_heads(k_proj(x), heads_);
   const torch::Tensor v = split_heads(v_proj(x), heads_);
@@ -50,13 +59,16 @@ torch::Tensor Dinov3LayerImpl::attend(const torch::Tensor& x, const RopeTables& 
   const int64_t n = x.size(1) - prefix_;
   q = torch::cat({q.narrow(2, 0, prefix_), apply_rope(q.narrow(2, prefix_, n), rope, policy)}, 2);
   k = torch::cat({k.narrow(2, 0, prefix_), apply_rope(k.narrow(2, prefix_, n), rope, policy)}, 2);
-  return o_proj(merge_heads(scaled_dot_attention(q, k, v)));
+  return scope.output(o_proj(merge_heads(scaled_dot_attention(q, k, v))));
 }
 
 torch::Tensor Dinov3LayerImpl::forward(const torch::Tensor& x_in, const RopeTables& rope,
-                                       const precision::PrecisionPolicy& policy) {
-  torch::Tensor x = x_in + layer_scale1(attend(norm1(x_in, policy), rope, policy));
-  return x + layer_scale2(mlp->forward(norm2(x, policy)));
+                                       const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const torch::Tensor x0 = scope.input(x_in);
+  const torch::Tensor x = x0 + layer_scale1(attend(norm1(x0, policy), rope, policy));
+  return scope.output(x + layer_scale2(mlp->forward(norm2(x, policy), policy)));
 }
 
 Dinov3::Dinov3(const VitConfig& cfg) : Backbone(cfg) {
@@ -75,7 +87,7 @@ RopeTables Dinov3::rope(int64_t hp, int64_t wp, const precision::PrecisionPolicy
 torch::Tensor Dinov3::forward_tokens(const torch::Tensor& pixels, int64_t hp, int64_t wp,
                                      const precision::PrecisionPolicy& policy) {
   const RopeTables tables = rope(hp, wp, policy);
-  torch::Tensor x = embeddings->forward(pixels);
+  torch::Tensor x = embeddings->forward(pixels, policy);
   for (const auto& layer : *layers) x = layer->as<Dinov3Layer>()->forward(x, tables, policy);
   return norm(x, policy);
 }

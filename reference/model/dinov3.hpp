@@ -12,7 +12,7 @@ class Dinov3EmbeddingsImpl : public torch::nn::Module {
  public:
   explicit Dinov3EmbeddingsImpl(const VitConfig& cfg);
   // [CLS, registers, patches] → [B, 1+R+hp·wp, D]
-  torch::Tensor forward(const torch::Tensor& pixels);
+  torch::Tensor forward(const torch::Tensor& pixels, const precision::PrecisionPolicy& policy);
 
   torch::Tensor cls_token, mask_token, register_tokens;
   torch::nn::Conv2d patch_embeddings{nullptr};
@@ -29,6 +29,7 @@ class Dinov3LayerImpl : public torch::nn::Module {
   torch::Tensor attend(const torch::Tensor& x, const RopeTables& rope,
                        const precision::PrecisionPolicy& policy);
   int64_t heads_, prefix_;
+  std::shared_ptr<torch::nn::Module> attention_;  // HF's "attention" key scope: the attention's module path
   LayerNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   LayerScale layer_scale1{nullptr}, layer_scale2{nullptr};

@@ -2,8 +2,12 @@
 // in the dtype docs/precision.md promises (P5). In the library so tests drive it without spawning the CLI.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <torch/types.h>
 
 namespace amt::model {
 
@@ -13,6 +17,7 @@ struct ForwardRequest {
   uint64_t seed = 0;
   std::string input;            // safetensors: image [B,3,H,W] (u8 or float), K [B,3,3], optional E [B,4,4]
   std::string policy = "fp32";  // a precision policy name
+  std::vector<std::string> keep_fp32;  // module paths kept in fp32 (precision/plan.hpp)
   std::string output;           // safetensors with every output of AmtModel::forward
 };
 
@@ -22,5 +27,9 @@ struct ForwardSummary {
 
 // Every failure is an amt::Error with a one-line message naming the file (and tensor) concerned.
 ForwardSummary run_forward(const ForwardRequest& request);
+
+// A forward batch file: image [B,3,H,W], K [B,3,3], optional E [B,4,4] and nothing else, checked (amt::FormatError
+// naming the file and tensor).
+std::map<std::string, torch::Tensor> read_forward_batch(const std::string& path);
 
 }  // namespace amt::model

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "reference/precision/module_scope.hpp"
+
 namespace amt::model {
 
 FusionImpl::FusionImpl(int64_t dim, int64_t heads) {
@@ -9,9 +11,11 @@ FusionImpl::FusionImpl(int64_t dim, int64_t heads) {
 }
 
 torch::Tensor FusionImpl::forward(const torch::Tensor& cls, const torch::Tensor& hand,
-                                  const torch::Tensor& objects) {
-  const torch::Tensor tokens = torch::stack({cls, hand, objects}, 1);  // [B,3,D]
-  return attn(tokens, tokens).mean(1);
+                                  const torch::Tensor& objects, const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const torch::Tensor tokens =
+      torch::stack({scope.input(cls), scope.input(hand), scope.input(objects)}, 1);  // [B,3,D]
+  return scope.output(attn(tokens, tokens).mean(1));
 }
 
 }  // namespace amt::model

@@ -12,7 +12,8 @@ class FusionImpl : public torch::nn::Module {
  public:
   FusionImpl(int64_t dim, int64_t heads);
   // cls, hand, objects: [B,D] each → global [B,D] in the compute dtype.
-  torch::Tensor forward(const torch::Tensor& cls, const torch::Tensor& hand, const torch::Tensor& objects);
+  torch::Tensor forward(const torch::Tensor& cls, const torch::Tensor& hand, const torch::Tensor& objects,
+                        const precision::PrecisionPolicy& policy);
   Attention attn{nullptr};
 };
 TORCH_MODULE(Fusion);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "reference/precision/islands.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -23,19 +24,24 @@ HandHeadImpl::HandHeadImpl(int64_t d, const HandHeadConfig& cfg, double dropout)
   anchor = register_parameter("anchor", a);
 }
 
-HandOutput HandHeadImpl::forward(const torch::Tensor& cls, const precision::PrecisionPolicy& policy) {
+HandOutput HandHeadImpl::forward(const torch::Tensor& cls_in, const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const torch::Tensor cls = scope.input(cls_in);
   const bool train = is_training();
   const int64_t B = cls.size(0);
   torch::Tensor f0 = torch::relu(enc0(cls));
   f0 = enc1(torch::dropout(enc_norm->forward(f0, policy), dropout_, train));
   const torch::Tensor f = f0 + 0.1 * div1(torch::tanh(div0(f0))) + 0.1 * cls;
   HandOutput out;
-  out.features = f;
+  out.features = scope.output(f);
   const torch::Tensor residual =
       joint1(torch::dropout(torch::relu(joint0(f)), dropout_, train)).view({B, kJoints, 3});
-  out.joints = precision::to_output(residual, policy) + precision::to_output(anchor, policy);
-  out.confidence = precision::to_output(torch::sigmoid(conf1(torch::relu(conf0(f)))), policy);
-  out.shape = precision::to_output(shape1(torch::relu(shape0(f))), policy);
+  out.joints =
+      scope.output_geometric(precision::to_output(residual, policy) + precision::to_output(anchor, policy));
+  out.confidence =
+      scope.output_geometric(precision::to_output(torch::sigmoid(conf1(torch::relu(conf0(f)))), policy));
+  out.shape = scope.output_geometric(precision::to_output(shape1(torch::relu(shape0(f))), policy));
   return out;
 }
 

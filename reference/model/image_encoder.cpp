@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "reference/precision/module_scope.hpp"
+
 namespace amt::model {
 
 ImageEncoderImpl::ImageEncoderImpl(std::shared_ptr<Backbone> bb, double dropout) : dropout_(dropout) {
@@ -18,16 +20,18 @@ torch::Tensor ImageEncoderImpl::project(const torch::Tensor& x, const precision:
 }
 
 EncoderOutput ImageEncoderImpl::forward(const torch::Tensor& pixels,
-                                        const precision::PrecisionPolicy& policy) {
-  const BackboneOutput b = backbone->forward(pixels, policy);
+                                        const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const BackboneOutput b = backbone->forward(scope.input(pixels), policy);
   EncoderOutput out;
   out.Hp = b.Hp;
   out.Wp = b.Wp;
   out.backbone_cls = b.cls;
   out.backbone_patch = b.patch;
   const torch::Tensor bias = 0.1 * task_embedding;
-  out.cls = project(b.cls + bias.squeeze(0), policy);
-  out.patch = project(b.patch + bias, policy);
+  out.cls = scope.output(project(b.cls + bias.squeeze(0), policy));
+  out.patch = scope.output(project(b.patch + bias, policy));
   out.grid = out.patch.view({out.patch.size(0), b.Hp, b.Wp, out.patch.size(2)}).permute({0, 3, 1, 2});
   return out;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "reference/precision/islands.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -15,7 +16,13 @@ LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : eps_(eps) {
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x, const precision::PrecisionPolicy& policy) {
-  return precision::layer_norm(x, weight, bias, eps_, policy);
+  precision::ModuleScope scope(*this, policy);
+  return scope.output(precision::layer_norm(scope.input(x), weight, bias, eps_, scope.policy()));
+}
+
+torch::Tensor FeedForward::forward(const torch::Tensor& x, const precision::PrecisionPolicy& policy) {
+  precision::ModuleScope scope(*this, policy);
+  return scope.output(compute(scope.input(x)));
 }
 
 LayerScaleImpl::LayerScaleImpl(int64_t dim, double init) {
@@ -46,7 +53,7 @@ class PlainMlp : public FeedForward {
     in_ = register_module(in_name, make_linear(dim, hidden, bias));
     out_ = register_module(out_name, make_linear(hidden, dim, bias));
   }
-  torch::Tensor forward(const torch::Tensor& x) override { return out_(activate(in_(x), act_)); }
+  torch::Tensor compute(const torch::Tensor& x) override { return out_(activate(in_(x), act_)); }
 
  private:
   Activation act_;
@@ -60,7 +67,7 @@ class FusedSwiGlu : public FeedForward {
     weights_in = register_module("weights_in", make_linear(dim, 2 * hidden, true));
     weights_out = register_module("weights_out", make_linear(hidden, dim, true));
   }
-  torch::Tensor forward(const torch::Tensor& x) override {
+  torch::Tensor compute(const torch::Tensor& x) override {
     const auto halves = weights_in(x).chunk(2, -1);
     return weights_out(torch::silu(halves[0]) * halves[1]);
   }
@@ -77,7 +84,7 @@ class GatedMlp : public FeedForward {
     up_proj = register_module("up_proj", make_linear(dim, hidden, bias));
     down_proj = register_module("down_proj", make_linear(hidden, dim, bias));
   }
-  torch::Tensor forward(const torch::Tensor& x) override {
+  torch::Tensor compute(const torch::Tensor& x) override {
     return down_proj(activate(gate_proj(x), act_) * up_proj(x));
   }
 

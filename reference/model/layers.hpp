@@ -1,5 +1,6 @@
 // Building blocks shared by the DINOv2 and DINOv3 backbones (timm vision_transformer.py style, HF key names).
-// Dtype rule (DESIGN.md P1/P2): nothing here casts; LayerNorm goes through precision::layer_norm.
+// Dtype rule (DESIGN.md P1/P2): nothing here casts; LayerNorm goes through precision::layer_norm. LayerNorm
+// and FeedForward open a precision::ModuleScope (a PrecisionPlan may keep them in fp32).
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -49,7 +50,11 @@ torch::Tensor activate(const torch::Tensor& x, Activation act);
 //   DINOv3 gated   down_proj(act(gate_proj x) · up_proj x)                            (S/16+, H/16+)
 class FeedForward : public torch::nn::Module {
  public:
-  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  // The module's precision scope around compute().
+  torch::Tensor forward(const torch::Tensor& x, const precision::PrecisionPolicy& policy);
+
+ protected:
+  virtual torch::Tensor compute(const torch::Tensor& x) = 0;
 };
 std::shared_ptr<FeedForward> make_feed_forward(const VitConfig& cfg);
 

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "reference/precision/islands.hpp"
+#include "reference/precision/module_scope.hpp"
 
 namespace amt::model {
 
@@ -21,21 +22,25 @@ ObjectDecoderImpl::ObjectDecoderImpl(int64_t d, const ObjectDecoderConfig& cfg, 
   anchor = register_parameter("anchor", torch::tensor({0.0, 0.0, init_depth}, torch::kFloat));
 }
 
-ObjectOutput ObjectDecoderImpl::forward(const torch::Tensor& memory,
-                                        const precision::PrecisionPolicy& policy) {
+ObjectOutput ObjectDecoderImpl::forward(const torch::Tensor& memory_in,
+                                        const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
+  const torch::Tensor memory = scope.input(memory_in);
   const bool train = is_training();
   const int64_t B = memory.size(0);
   torch::Tensor x = queries.unsqueeze(0).expand({B, -1, -1});
   for (const auto& layer : *layers) x = layer->as<DecoderLayer>()->forward(x, memory, policy);
   ObjectOutput out;
-  out.features = x;
+  out.features = scope.output(x);
   auto mlp = [&](torch::nn::Linear& a, torch::nn::Linear& b) {
     return b(torch::dropout(torch::relu(a(x)), dropout_, train));
   };
-  out.positions = precision::to_output(mlp(pos0, pos1), policy) + precision::to_output(anchor, policy);
-  out.rotations = precision::to_output(mlp(rot0, rot1), policy);
-  out.confidence = precision::to_output(torch::sigmoid(conf(x)).squeeze(-1), policy);
-  out.class_logits = precision::to_output(cls(x), policy);
+  out.positions = scope.output_geometric(precision::to_output(mlp(pos0, pos1), policy) +
+                                         precision::to_output(anchor, policy));
+  out.rotations = scope.output_geometric(precision::to_output(mlp(rot0, rot1), policy));
+  out.confidence = scope.output_geometric(precision::to_output(torch::sigmoid(conf(x)).squeeze(-1), policy));
+  out.class_logits = scope.output_geometric(precision::to_output(cls(x), policy));
   return out;
 }
 

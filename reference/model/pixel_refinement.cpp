@@ -7,6 +7,7 @@
 #include "reference/core/error.hpp"
 #include "reference/precision/faults.hpp"
 #include "reference/precision/islands.hpp"
+#include "reference/precision/module_scope.hpp"
 #include "reference/vision/camera_rescale.hpp"
 
 namespace amt::model {
@@ -94,10 +95,12 @@ torch::Tensor PixelRefinementImpl::features(const torch::Tensor& grid,
 RefinementOutput PixelRefinementImpl::forward(const torch::Tensor& points, const torch::Tensor& grid,
                                               const torch::Tensor& K, const torch::Tensor& E,
                                               vision::ImageSize image_size,
-                                              const precision::PrecisionPolicy& policy) {
+                                              const precision::PrecisionPolicy& caller) {
+  precision::ModuleScope scope(*this, caller);
+  const precision::PrecisionPolicy& policy = scope.policy();
   const bool train = is_training();
-  const torch::Tensor fmap = features(grid, policy);
-  torch::Tensor p = points;
+  const torch::Tensor fmap = features(scope.input(grid), policy);
+  torch::Tensor p = scope.input(points);
   torch::Tensor conf_sum;
   RefinementOutput out;
   for (int64_t s = 0; s < cfg_.steps; ++s) {
@@ -117,9 +120,10 @@ RefinementOutput PixelRefinementImpl::forward(const torch::Tensor& points, const
     p = p + std::pow(0.5, static_cast<double>(s)) * precision::to_output(off, policy);
     out.steps.push_back(p);
   }
-  out.points = p;
-  out.confidence = cfg_.steps > 0 ? precision::to_output(conf_sum / static_cast<double>(cfg_.steps), policy)
-                                  : precision::to_output(torch::ones_like(p.select(-1, 0)), policy);
+  out.points = scope.output_geometric(p);
+  out.confidence = scope.output_geometric(
+      cfg_.steps > 0 ? precision::to_output(conf_sum / static_cast<double>(cfg_.steps), policy)
+                     : precision::to_output(torch::ones_like(p.select(-1, 0)), policy));
   return out;
 }
 

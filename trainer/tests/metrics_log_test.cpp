@@ -14,7 +14,7 @@
 #include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
 #include "trainer/metrics_log.hpp"
-#include "trainer/tests/scratch_dir.hpp"
+#include "conformance/testing/scratch_dir.hpp"
 
 namespace amt::trainer {
 namespace {

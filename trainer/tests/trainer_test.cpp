@@ -20,7 +20,7 @@
 #include "trainer/checkpoint.hpp"
 #include "trainer/data_setup.hpp"
 #include "trainer/optim.hpp"
-#include "trainer/tests/scratch_dir.hpp"
+#include "conformance/testing/scratch_dir.hpp"
 #include "trainer/train_config.hpp"
 #include "trainer/trainer.hpp"
 

@@ -1,5 +1,5 @@
-// A fresh folder per test (named after the test and the pid), removed afterwards: the trainer tests write
-// logs, PNGs, reports and checkpoints into it.
+// A fresh folder per test (named after the test and the pid), removed afterwards: tests that write logs,
+// PNGs, reports and checkpoints write them into it.
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,13 +7,13 @@
 #include <filesystem>
 #include <string>
 
-namespace amt::trainer {
+namespace amt {
 
 class ScratchDir {
  public:
   ScratchDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() / ("amt_trainer_" + std::string(info->test_suite_name()) +
+    path_ = std::filesystem::temp_directory_path() / ("amt_test_" + std::string(info->test_suite_name()) +
                                                       "_" + info->name() + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
@@ -30,4 +30,4 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-}  // namespace amt::trainer
+}  // namespace amt

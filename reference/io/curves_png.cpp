@@ -1,4 +1,4 @@
-#include "trainer/curves.hpp"
+#include "reference/io/curves_png.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "reference/core/error.hpp"
 #include "reference/io/file_bytes.hpp"
 
-namespace amt::trainer {
+namespace amt::io {
 namespace {
 
 // Tableau 10, as BGR: distinct on white and for the common colour-vision deficiencies.
@@ -207,4 +207,4 @@ void write_curves_png(const std::string& path, const std::vector<Panel>& panels,
   io::write_file_atomic(path, std::string(png.begin(), png.end()));
 }
 
-}  // namespace amt::trainer
+}  // namespace amt::io

@@ -1,5 +1,5 @@
-// Training curves as one PNG: panels stacked vertically, each with axes, tick labels, a legend and any number
-// of series (train and validation loss on one panel, say). Drawn with OpenCV primitives rather than
+// Line plots as one PNG: panels stacked vertically, each with axes, tick labels, a legend and any number of
+// series (the trainer's loss curves, the probe's error per module). Drawn with OpenCV primitives rather than
 // cv::plot::Plot2d, which draws one series per plot and cannot overlay several on shared axes.
 #pragma once
 #include <array>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace amt::trainer {
+namespace amt::io {
 
 struct Series {
   std::string name;
@@ -32,4 +32,4 @@ std::array<uint8_t, 3> series_colour(size_t index);
 void write_curves_png(const std::string& path, const std::vector<Panel>& panels, int panel_width = 640,
                       int panel_height = 360);
 
-}  // namespace amt::trainer
+}  // namespace amt::io

@@ -15,10 +15,10 @@
 
 #include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
-#include "trainer/curves.hpp"
-#include "trainer/tests/scratch_dir.hpp"
+#include "reference/io/curves_png.hpp"
+#include "conformance/testing/scratch_dir.hpp"
 
-namespace amt::trainer {
+namespace amt::io {
 namespace {
 
 namespace fs = std::filesystem;
@@ -159,4 +159,4 @@ TEST(WriteCurvesPng, AnUnwritablePathIsAnIoErrorNamingIt) {
 }
 
 }  // namespace
-}  // namespace amt::trainer
+}  // namespace amt::io
