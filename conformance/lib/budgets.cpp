@@ -112,6 +112,10 @@ const std::vector<Budget>& budget_table() {
        "worst 3.9e-2 at step 7 (AMD EPYC, LR 3e-4). bf16 rounding of the forward moves each loss by ~1e-2 "
        "and AdamW carries it on; the margin is only 1.3x, so a change that makes bf16 training noisier "
        "fails"},
+      {"trajectory_cross_build_abs", "bf16-autocast", 0.15, "",
+       "the same bf16-autocast trajectory on a CPU other than the golden's: on an Intel Xeon with AMX-BF16 "
+       "and AVX512-BF16, oneDNN's bf16 GEMMs round differently from the AMD EPYC's AVX2 path; measured worst "
+       "0.118 at step 3 (same code, same golden), so 1.3x margin again"},
   };
   return table;
 }

@@ -156,6 +156,7 @@ Bisection bisect(const std::vector<std::string>& leaves, bool from_front, TrialR
 }
 
 bool is_ancestor(const std::string& a, const std::string& path) {
+  if (a == precision::PrecisionPlan::kWholeModel) return path != a;  // the root contains every module
   return path.size() > a.size() && path.compare(0, a.size(), a) == 0 && path[a.size()] == '.';
 }
 
