@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "reference/core/checked.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/project_dirs.hpp"
 
@@ -57,7 +58,8 @@ class Reader {
   void finish() const {
     if (!node_ || !node_.IsMap()) return;
     for (const auto& kv : node_) {
-      const std::string k = kv.first.as<std::string>();
+      if (!kv.first.IsScalar()) fail("", "a key that is not a plain name (a list or mapping used as a key)");
+      const std::string k = kv.first.Scalar();
       if (!seen_.count(k)) fail(k, "unknown key");
     }
   }
@@ -110,15 +112,21 @@ AmtConfig parse_amt_config(const std::string& yaml_text, const std::string& sour
   Reader im = r.child("image");
   im.positive("max_side", c.max_side);
   im.positive("token_shuffle", c.token_shuffle);
-  if (c.max_side % (c.backbone.patch_size * c.token_shuffle) != 0) {
+  int64_t quantum = 0;
+  try {
+    quantum = checked_mul(c.backbone.patch_size, c.token_shuffle, "patch × token_shuffle");
+  } catch (const ValueError& e) {
+    im.fail("token_shuffle", e.what());
+  }
+  if (c.max_side % quantum != 0) {
     im.fail("max_side", std::to_string(c.max_side) + " is not a multiple of patch × token_shuffle = " +
-                            std::to_string(c.backbone.patch_size * c.token_shuffle));
+                            std::to_string(quantum));
   }
   im.finish();
 
   Reader m = r.child("model");
   m.get("dropout", c.dropout);
-  if (c.dropout < 0.0 || c.dropout >= 1.0) m.fail("dropout", "must be in [0, 1)");
+  if (!(c.dropout >= 0.0 && c.dropout < 1.0)) m.fail("dropout", "must be in [0, 1)");  // NaN fails too
   m.positive("fusion_heads", c.fusion_heads);
   if (c.dim() % c.fusion_heads) m.fail("fusion_heads", "must divide the backbone width");
 

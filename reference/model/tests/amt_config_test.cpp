@@ -1,6 +1,7 @@
 // configs/*.yaml load; malformed configs are amt::ConfigError naming the file and the key.
 #include <gtest/gtest.h>
 
+#include "conformance/testing/errors.hpp"
 #include "reference/core/error.hpp"
 #include "reference/model/amt_config.hpp"
 #include "reference/model/tests/amt_test_util.hpp"
@@ -50,6 +51,19 @@ TEST(AmtConfig, ErrorsNameFileAndKey) {
   expect("backbone: [1, 2]", "backbone");
   EXPECT_THROW(parse_amt_config("a: [", "cfg.yaml"), ConfigError);
   EXPECT_THROW(load_amt_config("definitely-not-a-config"), ConfigError);
+}
+
+// The model-config fuzzer's findings (fuzz/findings/model_config/): each is a one-line ConfigError now, not an
+// escaped YAML exception, a division by zero after an overflowing product, or a NaN accepted.
+TEST(AmtConfig, FuzzerFindingsAreTypedErrors) {
+  const auto message = [](const std::string& yaml) {
+    return ::amt::testing::thrown_message<ConfigError>([&] { parse_amt_config(yaml, "cfg.yaml"); });
+  };
+  EXPECT_NE(message("image:\n  ? max_side: 224\n  token_shuffle: 1\n").find("not a plain name"), std::string::npos);
+  EXPECT_NE(message("backbone: {preset: dinov3-tiny}\nimage: {max_side: 256, token_shuffle: 1152921504606846976}\n")
+                .find("overflows"),
+            std::string::npos);
+  EXPECT_NE(message("model: {dropout: .nan}\n").find("dropout"), std::string::npos);
 }
 
 }  // namespace
