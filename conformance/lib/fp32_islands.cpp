@@ -27,7 +27,8 @@ std::vector<IslandBudget> parse_island_budgets(const std::string& spec) {
       if (o.first == name) row = &o;
     }
     if (!row) throw ConfigError("--budget: unknown output '" + name + "' (known: " + known + ")");
-    if (eq == std::string::npos) throw ConfigError("--budget: '" + item + "' has no value (write " + name + "=1.0)");
+    if (eq == std::string::npos)
+      throw ConfigError("--budget: '" + item + "' has no value (write " + name + "=1.0)");
     double v = 0.0;
     size_t used = 0;
     try {
@@ -126,12 +127,27 @@ std::vector<std::string> ddmin(std::vector<std::string> c, TrialRunner& t) {
   return c;
 }
 
+// The smallest k in [lo, hi] for which take(k) meets the budget, by bisection: exact when take(hi) meets and
+// keeping more never hurts (Polygraphy's assumption; callers check the answer where it matters).
+template <class Take>
+size_t shortest_meeting(size_t lo, size_t hi, const Take& take, TrialRunner& t) {
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (t.meets(take(mid)))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
 // The shortest run of `leaves` from the front (or back) that meets the budget, by bisection (assuming, as
 // Polygraphy does, that keeping more never hurts).
 Bisection bisect(const std::vector<std::string>& leaves, bool from_front, TrialRunner& t) {
   const auto take = [&](size_t k) {
-    return from_front ? std::vector<std::string>(leaves.begin(), leaves.begin() + static_cast<std::ptrdiff_t>(k))
-                      : std::vector<std::string>(leaves.end() - static_cast<std::ptrdiff_t>(k), leaves.end());
+    return from_front
+               ? std::vector<std::string>(leaves.begin(), leaves.begin() + static_cast<std::ptrdiff_t>(k))
+               : std::vector<std::string>(leaves.end() - static_cast<std::ptrdiff_t>(k), leaves.end());
   };
   Bisection b;
   b.direction = from_front ? "prefix" : "suffix";
@@ -141,23 +157,11 @@ Bisection bisect(const std::vector<std::string>& leaves, bool from_front, TrialR
     b.modules = leaves;
     return b;
   }
-  size_t lo = 0, hi = leaves.size();
-  while (lo < hi) {
-    const size_t mid = (lo + hi) / 2;
-    if (t.meets(take(mid)))
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
+  const size_t lo = shortest_meeting(0, leaves.size(), take, t);
   b.kept = static_cast<int64_t>(lo);
   b.modules = take(lo);
   b.meets = true;
   return b;
-}
-
-bool is_ancestor(const std::string& a, const std::string& path) {
-  if (a == precision::PrecisionPlan::kWholeModel) return path != a;  // the root contains every module
-  return path.size() > a.size() && path.compare(0, a.size(), a) == 0 && path[a.size()] == '.';
 }
 
 }  // namespace
@@ -175,13 +179,15 @@ IslandSearch find_fp32_islands(PlanRunner& runner, const PrecisionPolicy& policy
   s.all = t.eval(s.candidates);
   s.feasible = s.all.meets;
 
-  std::vector<std::string> leaves;  // execution order
+  std::vector<std::string> leaves;                           // execution order
   std::map<std::string, std::vector<std::string>> children;  // watched direct children, execution order
   for (const auto& row : ledger.rows) {
     if (row.module.find('#') != std::string::npos) continue;
     bool leaf = true;
     for (const auto& other : ledger.rows) {
-      if (other.module.find('#') != std::string::npos || !is_ancestor(row.module, other.module)) continue;
+      if (other.module.find('#') != std::string::npos ||
+          !precision::contains_module(row.module, other.module))
+        continue;
       leaf = false;
       if (other.depth == row.depth + 1) children[row.module].push_back(other.module);
     }
@@ -192,17 +198,11 @@ IslandSearch find_fp32_islands(PlanRunner& runner, const PrecisionPolicy& policy
     s.result = s.none;
   } else if (s.feasible) {
     // Seed: the shortest prefix of the ranking that meets the budget (bisection), then ddmin.
-    size_t lo = 1, hi = s.candidates.size();
     const auto prefix = [&](size_t k) {
-      return std::vector<std::string>(s.candidates.begin(), s.candidates.begin() + static_cast<std::ptrdiff_t>(k));
+      return std::vector<std::string>(s.candidates.begin(),
+                                      s.candidates.begin() + static_cast<std::ptrdiff_t>(k));
     };
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (t.meets(prefix(mid)))
-        hi = mid;
-      else
-        lo = mid + 1;
-    }
+    size_t lo = shortest_meeting(1, s.candidates.size(), prefix, t);
     if (!t.meets(prefix(lo))) lo = s.candidates.size();  // the ranking was not monotone there
     s.seed_prefix = lo;
     std::vector<std::string> keep = ddmin(prefix(lo), t);
@@ -262,7 +262,8 @@ nlohmann::json trial_json(const IslandTrial& t) {
 
 std::string errors_text(const IslandTrial& t) {
   std::string s;
-  for (const auto& e : t.errors) s += (s.empty() ? "" : ", ") + e.output + " " + format_value(e.max) + " " + e.unit;
+  for (const auto& e : t.errors)
+    s += (s.empty() ? "" : ", ") + e.output + " " + format_value(e.max) + " " + e.unit;
   return s;
 }
 
@@ -275,7 +276,8 @@ std::string list_text(const std::vector<std::string>& v) {
 
 std::string budget_text(const std::vector<IslandBudget>& budgets) {
   std::string s;
-  for (const auto& b : budgets) s += (s.empty() ? "" : ", ") + b.output + " ≤ " + format_value(b.limit) + " " + b.unit;
+  for (const auto& b : budgets)
+    s += (s.empty() ? "" : ", ") + b.output + " ≤ " + format_value(b.limit) + " " + b.unit;
   return s;
 }
 
@@ -306,7 +308,8 @@ nlohmann::json islands_to_json(const IslandSearch& s) {
     j["minimality"].push_back(row);
   }
   for (const Bisection* b : {&s.prefix, &s.suffix}) {
-    j["bisection"][b->direction] = {{"kept", b->kept}, {"of", b->of}, {"modules", b->modules}, {"meets", b->meets}};
+    j["bisection"][b->direction] = {
+        {"kept", b->kept}, {"of", b->of}, {"modules", b->modules}, {"meets", b->meets}};
   }
   return j;
 }
@@ -315,7 +318,8 @@ std::string islands_report(const IslandSearch& s) {
   std::ostringstream os;
   os << "islands: " << s.policy << " vs fp32, " << s.config << ", " << s.batch_source << "\n";
   os << "budget: " << budget_text(s.budgets) << "\n";
-  os << "nothing kept: " << errors_text(s.none) << (s.none.meets ? " (meets the budget)" : " (over budget)") << "\n";
+  os << "nothing kept: " << errors_text(s.none) << (s.none.meets ? " (meets the budget)" : " (over budget)")
+     << "\n";
   os << "all " << s.candidates.size() << " modules kept: " << errors_text(s.all)
      << (s.all.meets ? "" : " (over budget: no plan of this model meets it)") << "\n";
   if (!s.feasible) return os.str();
@@ -334,7 +338,8 @@ std::string islands_report(const IslandSearch& s) {
     if (b->meets)
       os << "keeps " << b->kept << " (" << list_text(b->modules) << ")\n";
     else
-      os << "no " << b->direction << " of leaves meets the budget (the blocks' own residual adds stay bf16)\n";
+      os << "no " << b->direction
+         << " of leaves meets the budget (the blocks' own residual adds stay bf16)\n";
   }
   return os.str();
 }
@@ -345,7 +350,8 @@ std::string islands_markdown(const IslandSearch& s) {
   os << "Budget vs the fp32 run: " << budget_text(s.budgets) << ".\n\n";
   os << "| plan | errors | meets |\n|---|---|---|\n";
   os << "| nothing kept | " << errors_text(s.none) << " | " << (s.none.meets ? "yes" : "no") << " |\n";
-  os << "| all " << s.candidates.size() << " modules | " << errors_text(s.all) << " | " << (s.all.meets ? "yes" : "no") << " |\n";
+  os << "| all " << s.candidates.size() << " modules | " << errors_text(s.all) << " | "
+     << (s.all.meets ? "yes" : "no") << " |\n";
   if (s.feasible) {
     os << "| **keep `" << list_text(s.result.keep) << "`** | " << errors_text(s.result) << " | "
        << (s.result.meets ? "yes" : "no") << " |\n";
@@ -355,8 +361,8 @@ std::string islands_markdown(const IslandSearch& s) {
     }
     for (const Bisection* b : {&s.prefix, &s.suffix}) {
       os << "| " << b->direction << " bisection: " << b->kept << " of " << b->of << " leaves | "
-         << (b->meets ? list_text(b->modules) : std::string("none meets")) << " | " << (b->meets ? "yes" : "no")
-         << " |\n";
+         << (b->meets ? list_text(b->modules) : std::string("none meets")) << " | "
+         << (b->meets ? "yes" : "no") << " |\n";
     }
   }
   os << "\n" << s.trials << " trial runs; 1-minimal: " << (s.one_minimal ? "yes" : "no") << ".\n";

@@ -12,9 +12,9 @@
 #include "conformance/lib/outcome.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/curves_png.hpp"
+#include "reference/io/safetensors.hpp"
 #include "reference/model/forward_cli.hpp"
 #include "reference/model/weights_loader.hpp"
-#include "reference/io/safetensors.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/islands.hpp"
 #include "reference/precision/module_scope.hpp"
@@ -82,7 +82,8 @@ const std::vector<std::pair<std::string, std::string>>& task_outputs() {
   return outputs;
 }
 
-std::vector<TaskError> task_errors(const TensorMap& actual, const TensorMap& reference, const TensorMap& batch) {
+std::vector<TaskError> task_errors(const TensorMap& actual, const TensorMap& reference,
+                                   const TensorMap& batch) {
   std::vector<TaskError> out;
   const PrecisionPolicy fp64(PolicyKind::kFp64);
   const auto f64 = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, torch::kDouble); };
@@ -91,7 +92,9 @@ std::vector<TaskError> task_errors(const TensorMap& actual, const TensorMap& ref
   for (const auto& [name, unit] : task_outputs()) {
     TaskError e{name, unit, 0.0};
     if (name == "hand_joints_uv") {
-      const auto uv = [&](const torch::Tensor& p) { return precision::project_points(f64(p), K, E, fp64).uv; };
+      const auto uv = [&](const torch::Tensor& p) {
+        return precision::project_points(f64(p), K, E, fp64).uv;
+      };
       e.max = point_error(uv(actual.at("hand_joints")), uv(reference.at("hand_joints")), 1.0).value;
     } else if (name == "object_rotations") {
       e.max = rotation_error_deg(actual.at(name), reference.at(name)).value;
@@ -125,7 +128,8 @@ class RecordingTap : public precision::ModuleTap {
     where_[{path, call}] = calls.size();
     calls.push_back({path, call, {}, {}});
   }
-  torch::Tensor on_input(const std::string& path, int64_t call, int64_t index, const torch::Tensor& x) override {
+  torch::Tensor on_input(const std::string& path, int64_t call, int64_t index,
+                         const torch::Tensor& x) override {
     torch::Tensor v = x;
     if (teacher_ && depth_->at(path) == force_depth_) {
       const Call& t = teacher_->find(path, call);
@@ -141,7 +145,8 @@ class RecordingTap : public precision::ModuleTap {
   const Call& find(const std::string& path, int64_t call) const {
     const auto it = where_.find({path, call});
     if (it == where_.end()) {
-      throw Error("probe: module " + path + " call " + std::to_string(call) + " ran in one run and not in another");
+      throw Error("probe: module " + path + " call " + std::to_string(call) +
+                  " ran in one run and not in another");
     }
     return calls[it->second];
   }
@@ -154,11 +159,6 @@ class RecordingTap : public precision::ModuleTap {
   int force_depth_;
   std::map<std::pair<std::string, int64_t>, size_t> where_;
 };
-
-bool is_ancestor(const std::string& a, const std::string& path) {
-  if (a == precision::PrecisionPlan::kWholeModel) return path != a;  // the root contains every module
-  return path.size() > a.size() && path.compare(0, a.size(), a) == 0 && path[a.size()] == '.';
-}
 
 TensorMap run_tapped(PlanRunner& runner, const PrecisionPlan& plan, RecordingTap& tap) {
   precision::TapScope scope(tap);
@@ -191,7 +191,8 @@ Ledger probe_ledger(PlanRunner& runner, const PrecisionPlan& plan) {
   int max_depth = 0;
   for (const Call& c : fp64_tap.calls) {
     int d = 0;
-    for (const Call& o : fp64_tap.calls) d += (o.call == 0 && is_ancestor(o.path, c.path)) ? 1 : 0;
+    for (const Call& o : fp64_tap.calls)
+      d += (o.call == 0 && precision::contains_module(o.path, c.path)) ? 1 : 0;
     depth[c.path] = d;
     max_depth = std::max(max_depth, d);
   }
@@ -251,7 +252,8 @@ nlohmann::json ledger_to_json(const Ledger& ledger) {
                             {"added_rel_l2", r.added_rel_l2}});
   }
   j["task"] = nlohmann::json::array();
-  for (const auto& t : ledger.task) j["task"].push_back({{"output", t.output}, {"unit", t.unit}, {"max", t.max}});
+  for (const auto& t : ledger.task)
+    j["task"].push_back({{"output", t.output}, {"unit", t.unit}, {"max", t.max}});
   return j;
 }
 
@@ -274,7 +276,8 @@ std::string ledger_table(const Ledger& ledger) {
      << ledger.runs << " forwards)\n";
   os << std::string(4, ' ') << "  " << std::left;
   os.width(static_cast<std::streamsize>(width));
-  os << "module" << "  dtype      rel_l2     min_cos    added_rel_l2\n";
+  os << "module"
+     << "  dtype      rel_l2     min_cos    added_rel_l2\n";
   int i = 0;
   for (const auto& r : ledger.rows) {
     os << fmt("%4.0f", ++i) << "  ";
@@ -297,12 +300,13 @@ std::string ledger_markdown(const std::vector<Ledger>& ledgers) {
     os << "| # | module | dtype | rel L2 | min cos | added rel L2 |\n|---:|---|---|---:|---:|---:|\n";
     int i = 0;
     for (const auto& r : l.rows) {
-      os << "| " << ++i << " | " << std::string(static_cast<size_t>(r.depth), '.') << "`" << r.module << "` | "
-         << r.dtype << " | " << format_value(r.rel_l2) << " | " << fmt("%.6f", r.min_cos) << " | "
+      os << "| " << ++i << " | " << std::string(static_cast<size_t>(r.depth), '.') << "`" << r.module
+         << "` | " << r.dtype << " | " << format_value(r.rel_l2) << " | " << fmt("%.6f", r.min_cos) << " | "
          << format_value(r.added_rel_l2) << " |\n";
     }
     os << "\n| output | max error vs fp64 |\n|---|---:|\n";
-    for (const auto& t : l.task) os << "| " << t.output << " | " << format_value(t.max) << " " << t.unit << " |\n";
+    for (const auto& t : l.task)
+      os << "| " << t.output << " | " << format_value(t.max) << " " << t.unit << " |\n";
     os << "\n";
   }
   return os.str();

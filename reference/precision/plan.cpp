@@ -11,11 +11,6 @@ namespace amt::precision {
 
 namespace {
 
-bool is_ancestor_or_self(const std::string& ancestor, const std::string& path) {
-  if (path.size() < ancestor.size() || path.compare(0, ancestor.size(), ancestor) != 0) return false;
-  return path.size() == ancestor.size() || path[ancestor.size()] == '.';
-}
-
 // Levenshtein distance, for "did you mean" in check_plan.
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -51,14 +46,20 @@ std::string PrecisionPlan::name() const {
 }
 
 bool PrecisionPlan::keeps(const std::string& path) const {
-  return std::any_of(keep_fp32_.begin(), keep_fp32_.end(), [&](const std::string& k) {
-    return k == kWholeModel || is_ancestor_or_self(k, path);
-  });
+  return std::any_of(keep_fp32_.begin(), keep_fp32_.end(),
+                     [&](const std::string& k) { return k == path || contains_module(k, path); });
 }
 
 PrecisionPolicy PrecisionPlan::policy_for(const std::string& path) const {
-  if (computes_below_fp32(policy_) && keeps(path)) return PrecisionPolicy(PolicyKind::kFp32, policy_.device());
+  if (computes_below_fp32(policy_) && keeps(path))
+    return PrecisionPolicy(PolicyKind::kFp32, policy_.device());
   return policy_;
+}
+
+bool contains_module(const std::string& ancestor, const std::string& path) {
+  if (ancestor == PrecisionPlan::kWholeModel) return path != ancestor;
+  return path.size() > ancestor.size() && path.compare(0, ancestor.size(), ancestor) == 0 &&
+         path[ancestor.size()] == '.';
 }
 
 bool computes_below_fp32(const PrecisionPolicy& policy) {
@@ -91,8 +92,8 @@ void check_plan(const PrecisionPlan& plan, const torch::nn::Module& root) {
     std::sort(near.begin(), near.end());
     std::string hint;
     for (size_t i = 0; i < near.size() && i < 3; ++i) hint += (i ? ", " : "") + near[i].second;
-    throw ConfigError("precision plan: --keep-fp32 '" + kept + "' is not a module of the model (closest: " +
-                      hint + ")");
+    throw ConfigError("precision plan: --keep-fp32 '" + kept +
+                      "' is not a module of the model (closest: " + hint + ")");
   }
 }
 

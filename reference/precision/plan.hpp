@@ -1,10 +1,10 @@
 // PrecisionPlan: a policy plus the modules kept in fp32, named by module path — the path torch's
 // named_modules() gives and the checkpoint keys start with ("encoder.backbone.encoder.layer.3.mlp",
-// "refinement", "hand"); "model" names the whole model (the root of the tree). A kept module and everything inside it computes as under the fp32 policy: fp32
-// parameters, fp32 activations, autocast off. Its floating inputs are widened to fp32 on entry and its
-// activation outputs returned in the caller's activation dtype (module_scope.hpp does both), so the modules
-// around it see what they always see. Keeping a module only ever adds precision: under fp32 and fp64 a plan
-// is its policy.
+// "refinement", "hand"); "model" names the whole model (the root of the tree). A kept module and everything
+// inside it computes as under the fp32 policy: fp32 parameters, fp32 activations, autocast off. Its floating
+// inputs are widened to fp32 on entry and its activation outputs returned in the caller's activation dtype
+// (module_scope.hpp does both), so the modules around it see what they always see. Keeping a module only ever
+// adds precision: under fp32 and fp64 a plan is its policy.
 //
 // The default plan (no module kept) is the policy itself, bit for bit: module scopes do nothing without a
 // plan context, and apply_param_dtype(module, plan) is apply_param_dtype(module, policy).
@@ -41,6 +41,10 @@ class PrecisionPlan {
   PrecisionPolicy policy_;
   std::vector<std::string> keep_fp32_;
 };
+
+// True when the module at `ancestor` strictly contains the one at `path` ("a.b" contains "a.b.c", not "a.bc"
+// nor itself; "model", the root, contains every other path).
+bool contains_module(const std::string& ancestor, const std::string& path);
 
 // True when a policy computes below fp32 somewhere (bf16/fp16, pure or autocast): only then can keeping a
 // module in fp32 change anything.

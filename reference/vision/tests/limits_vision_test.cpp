@@ -33,6 +33,23 @@ std::vector<uint8_t> encode(const cv::Mat& rgb, const char* ext) {
   return out;
 }
 
+// A small JPEG whose baseline frame header (at *sof_at, when given) is rewritten to claim 60000 × 60000;
+// empty if it has no SOF0.
+std::vector<uint8_t> jpeg_declaring_60000_square(size_t* sof_at = nullptr) {
+  std::vector<uint8_t> bytes = encode(small_rgb(), ".jpg");
+  size_t sof = 2;
+  while (sof + 4 < bytes.size() && !(bytes[sof] == 0xFF && bytes[sof + 1] == 0xC0)) {
+    sof += 2 + ((bytes[sof + 2] << 8) | bytes[sof + 3]);
+  }
+  if (sof + 9 >= bytes.size()) return {};
+  for (size_t at : {sof + 5, sof + 7}) {
+    bytes[at] = 60000 >> 8;
+    bytes[at + 1] = 60000 & 0xff;
+  }
+  if (sof_at) *sof_at = sof;
+  return bytes;
+}
+
 // The example: `resize --patch 100000 --max-side 100000` asked for a 30 GB image.
 TEST(LimitsVision, AMaxSideAboveTheCeilingIsALimitError) {
   try {
@@ -99,16 +116,8 @@ TEST(LimitsVision, PeekReadsJpegAndPngSizesWithoutDecoding) {
 
 // A small JPEG whose frame header claims 60000 × 60000 (10.8 GB decoded) is refused from the header.
 TEST(LimitsVision, AJpegDeclaringAHugeImageIsALimitErrorBeforeDecoding) {
-  std::vector<uint8_t> bytes = encode(small_rgb(), ".jpg");
-  size_t sof = 2;
-  while (sof + 4 < bytes.size() && !(bytes[sof] == 0xFF && bytes[sof + 1] == 0xC0)) {
-    sof += 2 + ((bytes[sof + 2] << 8) | bytes[sof + 3]);
-  }
-  ASSERT_LT(sof + 9, bytes.size());
-  for (size_t at : {sof + 5, sof + 7}) {
-    bytes[at] = 60000 >> 8;
-    bytes[at + 1] = 60000 & 0xff;
-  }
+  std::vector<uint8_t> bytes = jpeg_declaring_60000_square();
+  ASSERT_FALSE(bytes.empty());
   try {
     decode_image(bytes, "huge.jpg");
     FAIL() << "no error";
@@ -121,16 +130,9 @@ TEST(LimitsVision, AJpegDeclaringAHugeImageIsALimitErrorBeforeDecoding) {
 // Found by fuzz_image: junk bytes between two segments made the peek give up, while libjpeg skips them (with
 // a warning) and allocated the 63230 × 10271 frame the next header declared (1.9 GB from a 125-byte file).
 TEST(LimitsVision, AHugeFrameHeaderAfterJunkBytesIsStillALimitError) {
-  std::vector<uint8_t> bytes = encode(small_rgb(), ".jpg");
-  size_t sof = 2;
-  while (sof + 4 < bytes.size() && !(bytes[sof] == 0xFF && bytes[sof + 1] == 0xC0)) {
-    sof += 2 + ((bytes[sof + 2] << 8) | bytes[sof + 3]);
-  }
-  ASSERT_LT(sof + 9, bytes.size());
-  for (size_t at : {sof + 5, sof + 7}) {
-    bytes[at] = 60000 >> 8;
-    bytes[at + 1] = 60000 & 0xff;
-  }
+  size_t sof = 0;
+  std::vector<uint8_t> bytes = jpeg_declaring_60000_square(&sof);
+  ASSERT_FALSE(bytes.empty());
   // Junk bytes, and (second finding) a segment whose length field is 0, before the frame header.
   for (const std::vector<uint8_t>& before : {std::vector<uint8_t>{0x81, 0x4E}, {0xFF, 0xE1, 0x00, 0x00}}) {
     std::vector<uint8_t> damaged = bytes;
