@@ -57,7 +57,8 @@ IslandSearch find_fp32_islands(PlanRunner& runner, const precision::PrecisionPol
                                const std::vector<IslandBudget>& budgets, const Ledger& ledger);
 
 nlohmann::json islands_to_json(const IslandSearch& search);
-std::string islands_report(const IslandSearch& search);  // text: the set, errors, the minimality table, bisection
+std::string islands_report(
+    const IslandSearch& search);  // text: the set, errors, the minimality table, bisection
 std::string islands_markdown(const IslandSearch& search);
 
 }  // namespace amt::conformance

@@ -33,7 +33,8 @@ struct ProbeSubject {
   TensorMap batch;           // image [B,3,H,W], K [B,3,3], optional E
   std::string batch_source;  // the input file, or "generated 2x3x70x98 seed 0"
 };
-// `input` empty: a generated batch of two images, 5 × 7 patches, u8, seed `seed` (conformance make_case_batch).
+// `input` empty: a generated batch of two images, 5 × 7 patches, u8, seed `seed` (conformance
+// make_case_batch).
 ProbeSubject make_probe_subject(const std::string& config, const std::string& weights, uint64_t seed,
                                 const std::string& input);
 
@@ -63,7 +64,8 @@ struct TaskError {
 };
 // The outputs task_errors measures, with their units, in report order.
 const std::vector<std::pair<std::string, std::string>>& task_outputs();
-std::vector<TaskError> task_errors(const TensorMap& actual, const TensorMap& reference, const TensorMap& batch);
+std::vector<TaskError> task_errors(const TensorMap& actual, const TensorMap& reference,
+                                   const TensorMap& batch);
 
 struct LedgerRow {
   std::string module;  // module path; "#<call>" appended from a module's second call on

@@ -22,12 +22,14 @@ const char* kEmbeddings = "encoder.backbone.embeddings";
 const char* kInterpFault = "island.position_interpolation_compute_dtype";
 
 PlanRunner& tiny_runner() {
-  static PlanRunner runner(make_probe_subject(::amt::testing::source_dir() + "/configs/tiny.yaml", "", 0, ""));
+  static PlanRunner runner(
+      make_probe_subject(::amt::testing::source_dir() + "/configs/tiny.yaml", "", 0, ""));
   return runner;
 }
 
 const LedgerRow& row(const Ledger& l, const std::string& module) {
-  const auto it = std::find_if(l.rows.begin(), l.rows.end(), [&](const LedgerRow& r) { return r.module == module; });
+  const auto it =
+      std::find_if(l.rows.begin(), l.rows.end(), [&](const LedgerRow& r) { return r.module == module; });
   if (it == l.rows.end()) throw Error("no ledger row " + module);
   return *it;
 }
@@ -48,11 +50,13 @@ TEST(PrecisionProbe, LedgerRowsFollowExecutionOrderAndMeasureTheError) {
   EXPECT_EQ(pure.rows.front().depth, 0);
   // Entry order: the encoder, its backbone, the embeddings, then the blocks; the heads after the encoder.
   const auto index = [&](const std::string& m) {
-    return std::find_if(pure.rows.begin(), pure.rows.end(), [&](const LedgerRow& r) { return r.module == m; }) -
+    return std::find_if(pure.rows.begin(), pure.rows.end(),
+                        [&](const LedgerRow& r) { return r.module == m; }) -
            pure.rows.begin();
   };
   EXPECT_LT(index(kEmbeddings), index("encoder.backbone.encoder.layer.0"));
-  EXPECT_LT(index("encoder.backbone.encoder.layer.0.attention"), index("encoder.backbone.encoder.layer.0.mlp"));
+  EXPECT_LT(index("encoder.backbone.encoder.layer.0.attention"),
+            index("encoder.backbone.encoder.layer.0.mlp"));
   EXPECT_LT(index("encoder.backbone.encoder.layer.3"), index("hand"));
   EXPECT_LT(index("hand"), index("refinement"));
   EXPECT_EQ(row(pure, "encoder.backbone.encoder.layer.0.mlp").depth, 4);  // model, encoder, backbone, layer.0

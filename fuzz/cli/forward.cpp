@@ -31,7 +31,11 @@ const amt::cli::Registration kForward{
         const auto s = amt::model::run_forward(*r);
         std::cout << "forward: " << r->output << ": " << s.batch << " image(s) " << s.height << "x" << s.width
                   << ", " << s.grid_h << "x" << s.grid_w << " patches, " << s.outputs << " outputs, "
-                  << r->policy << (r->keep_fp32.empty() ? "" : " keeping " + std::to_string(r->keep_fp32.size()) + " module(s) in fp32") << "\n";
+                  << r->policy
+                  << (r->keep_fp32.empty()
+                          ? ""
+                          : " keeping " + std::to_string(r->keep_fp32.size()) + " module(s) in fp32")
+                  << "\n";
         return 0;
       };
     }};

@@ -26,9 +26,10 @@ void add_subject_options(CLI::App& app, SubjectOptions& o) {
   app.add_option("--seed", o.seed, "deterministic random weights (and the generated batch's seed)")
       ->excludes(weights)
       ->capture_default_str();
-  app.add_option("--input", o.input,
-                 "forward batch safetensors (image, K, optional E); default: a generated 2-image batch of 5x7 "
-                 "patch cells");
+  app.add_option(
+      "--input", o.input,
+      "forward batch safetensors (image, K, optional E); default: a generated 2-image batch of 5x7 "
+      "patch cells");
   app.add_option("--inject-fault", o.faults,
                  "switch a catalogue fault on for the run (repeatable): watch the ledger point at it");
 }
@@ -103,9 +104,10 @@ const amt::cli::Registration kIslands{
       app.add_option("--policy", *policy, "the reduced-precision policy")
           ->check(CLI::IsMember({"bf16-autocast", "bf16-pure"}))
           ->capture_default_str();
-      app.add_option("--budget", *budget,
-                     "OUTPUT=VALUE[,...]: hand_joints, hand_joints_coarse, object_positions, contact_points (mm), "
-                     "hand_joints_uv (px), object_rotations (deg)")
+      app.add_option(
+             "--budget", *budget,
+             "OUTPUT=VALUE[,...]: hand_joints, hand_joints_coarse, object_positions, contact_points (mm), "
+             "hand_joints_uv (px), object_rotations (deg)")
           ->required();
       app.add_option("--json", *json, "write keep_fp32, the errors and the trials as JSON");
       app.add_option("--md", *md, "write the result and the 1-minimality table as Markdown");

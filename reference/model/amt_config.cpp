@@ -119,8 +119,8 @@ AmtConfig parse_amt_config(const std::string& yaml_text, const std::string& sour
     im.fail("token_shuffle", e.what());
   }
   if (c.max_side % quantum != 0) {
-    im.fail("max_side", std::to_string(c.max_side) + " is not a multiple of patch × token_shuffle = " +
-                            std::to_string(quantum));
+    im.fail("max_side", std::to_string(c.max_side) +
+                            " is not a multiple of patch × token_shuffle = " + std::to_string(quantum));
   }
   im.finish();
 

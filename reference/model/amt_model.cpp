@@ -107,8 +107,7 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
   if (hand->anchor.scalar_type() != hand_dtype) {
     throw DtypeError(std::string("AmtModel::forward: parameters are ") +
                      c10::toString(hand->anchor.scalar_type()) + " but plan " + plan.name() + " expects " +
-                     c10::toString(hand_dtype) +
-                     " (use make_amt_model or precision::apply_param_dtype)");
+                     c10::toString(hand_dtype) + " (use make_amt_model or precision::apply_param_dtype)");
   }
 
   precision::PlanContext plan_context(plan, *this);

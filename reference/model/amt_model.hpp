@@ -41,7 +41,8 @@ class AmtModelImpl : public torch::nn::Module {
   // `plan`: a policy (the usual case) or a policy with modules kept in fp32 (precision/plan.hpp); the model's
   // parameters must have been set for the same plan (make_amt_model, precision::apply_param_dtype).
   // `probes`, when given, receives the intermediate results named in amt_probe_names() (goldens).
-  TensorMap forward(const TensorMap& batch, const precision::PrecisionPlan& plan, TensorMap* probes = nullptr);
+  TensorMap forward(const TensorMap& batch, const precision::PrecisionPlan& plan,
+                    TensorMap* probes = nullptr);
 
   const AmtConfig& config() const { return cfg_; }
 

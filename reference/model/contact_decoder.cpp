@@ -51,7 +51,8 @@ ContactOutput ContactDecoderImpl::forward(const torch::Tensor& global_in, const 
   ContactOutput out;
   out.features = scope.output(x);
   out.points = scope.output_geometric(precision::to_output(point_head(x), policy));
-  out.confidence = scope.output_geometric(precision::to_output(torch::sigmoid(conf_head(x)).squeeze(-1), policy));
+  out.confidence =
+      scope.output_geometric(precision::to_output(torch::sigmoid(conf_head(x)).squeeze(-1), policy));
   out.types = scope.output_geometric(precision::to_output(type_head(x), policy));
   out.forces = scope.output_geometric(precision::to_output(force_head(x), policy));
   out.interaction_type =

@@ -18,7 +18,7 @@ struct ForwardRequest {
   std::string input;            // safetensors: image [B,3,H,W] (u8 or float), K [B,3,3], optional E [B,4,4]
   std::string policy = "fp32";  // a precision policy name
   std::vector<std::string> keep_fp32;  // module paths kept in fp32 (precision/plan.hpp)
-  std::string output;           // safetensors with every output of AmtModel::forward
+  std::string output;                  // safetensors with every output of AmtModel::forward
 };
 
 struct ForwardSummary {
@@ -28,8 +28,8 @@ struct ForwardSummary {
 // Every failure is an amt::Error with a one-line message naming the file (and tensor) concerned.
 ForwardSummary run_forward(const ForwardRequest& request);
 
-// A forward batch file: image [B,3,H,W], K [B,3,3], optional E [B,4,4] and nothing else, checked (amt::FormatError
-// naming the file and tensor).
+// A forward batch file: image [B,3,H,W], K [B,3,3], optional E [B,4,4] and nothing else, checked
+// (amt::FormatError naming the file and tensor).
 std::map<std::string, torch::Tensor> read_forward_batch(const std::string& path);
 
 }  // namespace amt::model

@@ -33,17 +33,15 @@ torch::Tensor sample_at_points(const torch::Tensor& features, const torch::Tenso
   {
     precision::IslandScope island;  // the grid normalisation belongs to the camera-projection island
     const vision::ImageSize fmap_size{features.size(2), features.size(3)};
-    xy = vision::pixel_to_normalized(
-        proj.uv, kFeatureMapNormFault.on() ? fmap_size : image_size);
+    xy = vision::pixel_to_normalized(proj.uv, kFeatureMapNormFault.on() ? fmap_size : image_size);
   }
   // [B,C,N,1] → [B,N,C]
   const torch::Tensor sampled =
       precision::grid_sample(features, xy.unsqueeze(2), policy).squeeze(-1).transpose(1, 2);
   const torch::Tensor in_front = (proj.depth > min_depth).unsqueeze(-1);
   const torch::Tensor zeros =
-      kDefaultDtypeFault.on()
-          ? torch::zeros(sampled.sizes(), torch::TensorOptions().device(sampled.device()))
-          : torch::zeros_like(sampled);
+      kDefaultDtypeFault.on() ? torch::zeros(sampled.sizes(), torch::TensorOptions().device(sampled.device()))
+                              : torch::zeros_like(sampled);
   return torch::where(in_front, sampled, zeros);
 }
 

@@ -12,9 +12,10 @@
 // Without a PlanContext on this thread (the default plan, no probe) a scope is a no-op: policy() is the
 // caller's policy and input/output return their argument, so the default plan is today's behaviour bit for
 // bit. A PlanContext (opened by AmtModel::forward) maps each module object to its path from the root's
-// named_modules() (the root itself is "model"); the scope looks itself up there, switches to the plan's policy for that path (disabling
-// autocast inside a kept module), and reports every input and output to the ModuleTap installed on the
-// thread, if any: the probe records them, or substitutes a reference run's inputs (teacher forcing).
+// named_modules() (the root itself is "model"); the scope looks itself up there, switches to the plan's
+// policy for that path (disabling autocast inside a kept module), and reports every input and output to the
+// ModuleTap installed on the thread, if any: the probe records them, or substitutes a reference run's inputs
+// (teacher forcing).
 #pragma once
 #include <torch/types.h>
 
@@ -39,7 +40,8 @@ class ModuleTap {
   virtual ~ModuleTap() = default;
   virtual void on_enter(const std::string& path, int64_t call) = 0;
   // Receives a floating input after the plan's widening; returns the tensor the module computes on.
-  virtual torch::Tensor on_input(const std::string& path, int64_t call, int64_t index, const torch::Tensor& x) = 0;
+  virtual torch::Tensor on_input(const std::string& path, int64_t call, int64_t index,
+                                 const torch::Tensor& x) = 0;
   virtual void on_output(const std::string& path, int64_t call, int64_t index, const torch::Tensor& y) = 0;
 };
 

@@ -13,6 +13,7 @@
 #include "conformance/lib/case_model.hpp"
 #include "conformance/lib/golden_store.hpp"
 #include "conformance/testing/oracle.hpp"
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/model/weights_loader.hpp"
@@ -20,7 +21,6 @@
 #include "trainer/checkpoint.hpp"
 #include "trainer/data_setup.hpp"
 #include "trainer/optim.hpp"
-#include "conformance/testing/scratch_dir.hpp"
 #include "trainer/train_config.hpp"
 #include "trainer/trainer.hpp"
 
@@ -94,7 +94,8 @@ TEST(TrainerTrajectory, Bf16AutocastFollowsTheFp32Golden) {
   const nlohmann::json manifest = conformance::read_golden_manifest(conformance::find_golden_dir());
   const bool same_build = manifest.at("trajectory").value("build", "") == conformance::build_fingerprint();
   const double budget =
-      conformance::budget(same_build ? "trajectory_abs" : "trajectory_cross_build_abs", "bf16-autocast").limit;
+      conformance::budget(same_build ? "trajectory_abs" : "trajectory_cross_build_abs", "bf16-autocast")
+          .limit;
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_NEAR(got[i], g.losses[i], budget) << "step " << i;
   }

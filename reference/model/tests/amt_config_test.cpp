@@ -53,16 +53,18 @@ TEST(AmtConfig, ErrorsNameFileAndKey) {
   EXPECT_THROW(load_amt_config("definitely-not-a-config"), ConfigError);
 }
 
-// The model-config fuzzer's findings (fuzz/findings/model_config/): each is a one-line ConfigError now, not an
-// escaped YAML exception, a division by zero after an overflowing product, or a NaN accepted.
+// The model-config fuzzer's findings (fuzz/findings/model_config/): each is a one-line ConfigError now, not
+// an escaped YAML exception, a division by zero after an overflowing product, or a NaN accepted.
 TEST(AmtConfig, FuzzerFindingsAreTypedErrors) {
   const auto message = [](const std::string& yaml) {
     return ::amt::testing::thrown_message<ConfigError>([&] { parse_amt_config(yaml, "cfg.yaml"); });
   };
-  EXPECT_NE(message("image:\n  ? max_side: 224\n  token_shuffle: 1\n").find("not a plain name"), std::string::npos);
-  EXPECT_NE(message("backbone: {preset: dinov3-tiny}\nimage: {max_side: 256, token_shuffle: 1152921504606846976}\n")
-                .find("overflows"),
+  EXPECT_NE(message("image:\n  ? max_side: 224\n  token_shuffle: 1\n").find("not a plain name"),
             std::string::npos);
+  EXPECT_NE(
+      message("backbone: {preset: dinov3-tiny}\nimage: {max_side: 256, token_shuffle: 1152921504606846976}\n")
+          .find("overflows"),
+      std::string::npos);
   EXPECT_NE(message("model: {dropout: .nan}\n").find("dropout"), std::string::npos);
 }
 

@@ -62,8 +62,10 @@ TEST(PrecisionPlan, DefaultPlanIsThePolicyBitForBitWithEveryScopeWatched) {
       watched = run(policy);
     }
     // The scopes really ran: every top-level module and the backbone's blocks, attention and MLPs.
-    for (const auto& m : kTopLevel) EXPECT_NE(std::find(tap.paths.begin(), tap.paths.end(), m), tap.paths.end()) << m;
-    EXPECT_NE(std::find(tap.paths.begin(), tap.paths.end(), "encoder.backbone.encoder.layer.3.mlp"), tap.paths.end());
+    for (const auto& m : kTopLevel)
+      EXPECT_NE(std::find(tap.paths.begin(), tap.paths.end(), m), tap.paths.end()) << m;
+    EXPECT_NE(std::find(tap.paths.begin(), tap.paths.end(), "encoder.backbone.encoder.layer.3.mlp"),
+              tap.paths.end());
     EXPECT_NE(std::find(tap.paths.begin(), tap.paths.end(), "encoder.backbone.encoder.layer.0.attention"),
               tap.paths.end());
     expect_equal(plain, watched, name);
@@ -72,10 +74,12 @@ TEST(PrecisionPlan, DefaultPlanIsThePolicyBitForBitWithEveryScopeWatched) {
 
 TEST(PrecisionPlan, KeepingEveryModuleFp32EqualsTheFp32Policy) {
   const TensorMap fp32 = run(PrecisionPolicy(PolicyKind::kFp32), true);
-  const TensorMap autocast_all = run(PrecisionPlan(PrecisionPolicy(PolicyKind::kBf16Autocast), kTopLevel), true);
+  const TensorMap autocast_all =
+      run(PrecisionPlan(PrecisionPolicy(PolicyKind::kBf16Autocast), kTopLevel), true);
   expect_equal(fp32, autocast_all, "bf16-autocast keeping everything");
-  EXPECT_FALSE(torch::equal(fp32.at("hand_joints"),
-                            run(PrecisionPlan(PrecisionPolicy(PolicyKind::kBf16Pure), kTopLevel), true).at("hand_joints")))
+  EXPECT_FALSE(torch::equal(
+      fp32.at("hand_joints"),
+      run(PrecisionPlan(PrecisionPolicy(PolicyKind::kBf16Pure), kTopLevel), true).at("hand_joints")))
       << "under bf16-pure the features between kept top-level modules are still bf16 (the model's own)";
   const TensorMap pure_all = run(PrecisionPlan(PrecisionPolicy(PolicyKind::kBf16Pure), kWholeModel), true);
   for (const auto& [name, t] : fp32) {
@@ -89,7 +93,8 @@ TEST(PrecisionPlan, KeepingEveryModuleFp32EqualsTheFp32Policy) {
     }
   }
   // And the plain policies are not fp32 (the test can fail).
-  EXPECT_FALSE(torch::equal(run(PrecisionPolicy(PolicyKind::kBf16Pure), true).at("hand_joints"), fp32.at("hand_joints")));
+  EXPECT_FALSE(torch::equal(run(PrecisionPolicy(PolicyKind::kBf16Pure), true).at("hand_joints"),
+                            fp32.at("hand_joints")));
 }
 
 TEST(PrecisionPlan, KeepingOneModuleChangesItsWeightsAndWhatRunsAfterIt) {
