@@ -65,7 +65,9 @@ nlohmann::json to_json(const TrainState& s) {
       {"train_seconds", s.train_seconds},
       {"best_mpjpe_mm", std::isfinite(s.best_mpjpe_mm) ? nlohmann::json(s.best_mpjpe_mm) : nlohmann::json()},
       {"best_checkpoint", s.best_checkpoint},
-      {"reason", s.reason}};
+      {"reason", s.reason},
+      {"world_size", s.world_size},
+      {"rank_positions", s.rank_positions}};
 }
 
 TrainState train_state_from_json(const nlohmann::json& j, const std::string& source) {
@@ -85,11 +87,17 @@ TrainState train_state_from_json(const nlohmann::json& j, const std::string& sou
     s.best_mpjpe_mm = best.is_null() ? std::numeric_limits<double>::infinity() : best.get<double>();
     s.best_checkpoint = get("best_checkpoint").get<std::string>();
     s.reason = get("reason").get<std::string>();
+    // Written since distributed training: a checkpoint without them is a one-rank run's.
+    if (j.contains("world_size")) s.world_size = j.at("world_size").get<int64_t>();
+    if (j.contains("rank_positions")) s.rank_positions = j.at("rank_positions").get<std::vector<int64_t>>();
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(source, "", std::string("wrong type: ") + e.what());
   }
   if (s.epoch < 0 || s.epoch_position < 0 || s.step < 0)
     throw FormatError(source, "step", "negative counter");
+  if (s.world_size < 1) throw FormatError(source, "world_size", "must be >= 1");
+  if (!s.rank_positions.empty() && static_cast<int64_t>(s.rank_positions.size()) != s.world_size)
+    throw FormatError(source, "rank_positions", "needs one entry per rank (world_size)");
   return s;
 }
 
@@ -110,7 +118,10 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, boo
                         {{"format", "pt"}, {"config", c.backbone_config}});
   io::write_safetensors((tmp / "optimizer.safetensors").string(), c.optimizer, {{"amt", "adamw"}});
   io::write_safetensors((tmp / "ema.safetensors").string(), c.ema, {{"amt", "ema"}});
-  io::write_safetensors((tmp / "rng.safetensors").string(), {{"cpu", c.rng}}, {{"amt", "rng"}});
+  TensorMap rng = {{"cpu", c.rng}};
+  for (size_t r = 0; r < c.other_ranks_rng.size(); ++r)
+    rng["rank" + std::to_string(r + 1)] = c.other_ranks_rng[r];
+  io::write_safetensors((tmp / "rng.safetensors").string(), rng, {{"amt", "rng"}});
   io::write_file_atomic((tmp / "state.json").string(), to_json(state).dump(2) + "\n");
   io::sync_directory(tmp.string());
   // A checkpoint of the same step (a re-save after resume) is replaced whole.
@@ -169,6 +180,13 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (!rng.count("cpu"))
     throw CheckpointError((dir / "rng.safetensors").string() + ": tensor 'cpu' is missing");
   c.rng = rng.at("cpu");
+  for (int64_t r = 1; r < c.state.world_size; ++r) {
+    const std::string key = "rank" + std::to_string(r);
+    if (!rng.count(key))
+      throw CheckpointError((dir / "rng.safetensors").string() + ": tensor '" + key +
+                            "' is missing (world size " + std::to_string(c.state.world_size) + ")");
+    c.other_ranks_rng.push_back(rng.at(key));
+  }
   return c;
 }
 

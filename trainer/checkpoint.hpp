@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -36,6 +37,10 @@ struct TrainState {
   double best_mpjpe_mm = std::numeric_limits<double>::infinity();
   std::string best_checkpoint;  // folder name of the best checkpoint ("" before the first validation)
   std::string reason;           // why it was written: epoch, interval, signal, final
+  // A distributed run (trainer/process_group.hpp): its world size (a resume must use the same) and every
+  // rank's position in its own shard's batch plan (rank 0's is epoch_position).
+  int64_t world_size = 1;
+  std::vector<int64_t> rank_positions;
 };
 nlohmann::json to_json(const TrainState& s);
 TrainState train_state_from_json(const nlohmann::json& j, const std::string& source);
@@ -47,7 +52,8 @@ struct Checkpoint {
   std::string backbone_config;  // HF config.json text
   TensorMap optimizer;
   TensorMap ema;
-  torch::Tensor rng;  // uint8 generator state
+  torch::Tensor rng;                           // uint8 generator state (rank 0's in a distributed run)
+  std::vector<torch::Tensor> other_ranks_rng;  // ranks 1..W-1 of a distributed run ("rank1", ... in the file)
 };
 
 // Writes `ckpt` as <run>/checkpoints/step-<step>/ and updates `latest` (and `best` when is_best), then prunes

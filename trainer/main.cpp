@@ -4,6 +4,10 @@
 //   amt_ref_train --data /data/dexycb --setup s0    a real DexYCB tree through the same reader and splits
 //   amt_ref_train --resume runs/train-...           continue a run exactly where its last checkpoint left it
 //   amt_ref_train --inject-fault island.layer_norm_mixed   watch the gate refuse
+//   amt_ref_train --nproc 2                         two data-parallel ranks on this host (c10d Gloo)
+//   amt_ref_train --rank R --world-size W --master-addr HOST --master-port P   one rank of a multi-host run
+//                                                   (or torchrun's RANK, WORLD_SIZE, MASTER_ADDR,
+//                                                   MASTER_PORT)
 //
 // Exit codes: 0 done · 2 bad input (one line naming the file or option) · 3 LibTorch/OpenCV/memory error ·
 // 4 the conformance gate refused (nothing trained, no checkpoint) · 128+signal: stopped by SIGINT/SIGTERM
@@ -14,6 +18,7 @@
 #include <optional>
 
 #include "fuzz/cli/run_tool.hpp"
+#include "trainer/launcher.hpp"
 #include "trainer/progress.hpp"
 #include "trainer/trainer.hpp"
 
@@ -37,6 +42,10 @@ int main(int argc, char** argv) {
   std::optional<double> lr;
   std::optional<std::string> policy, model, data, setup, gate;
   bool quiet_progress = false;
+  int64_t nproc = 0;
+  std::optional<int64_t> rank, world_size, master_port;
+  std::optional<std::string> master_addr;
+  amt::trainer::DistOptions dist;
   app.add_option("--config", o.config, "trainer config: configs/train/NAME.yaml or a YAML path")
       ->capture_default_str();
   app.add_option("--model", model, "model config (configs/NAME.yaml): tiny, small, base, large, upstream");
@@ -57,6 +66,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--resume", o.resume, "continue a run: its folder or one of its checkpoint folders");
   app.add_flag("--plain", quiet_progress, "plain progress lines even on a terminal");
+  app.add_option("--nproc", nproc, "launch N data-parallel ranks on this host (loopback) and supervise them");
+  app.add_option("--rank", rank, "this process's rank in a distributed run (env RANK)");
+  app.add_option("--world-size", world_size, "number of ranks in a distributed run (env WORLD_SIZE)");
+  app.add_option("--master-addr", master_addr, "host of rank 0's TCPStore (env MASTER_ADDR)");
+  app.add_option("--master-port", master_port, "port of rank 0's TCPStore (env MASTER_PORT)");
+  app.add_option("--store-file", dist.store_file,
+                 "rendezvous through a FileStore at this shared path instead");
+  app.add_option("--dist-timeout", dist.timeout_s, "seconds any collective may take before the run fails")
+      ->capture_default_str();
   amt::cli::add_verbose_flag(app);
   if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_ref_train"); code >= 0) return code;
 
@@ -73,11 +91,43 @@ int main(int argc, char** argv) {
   override_if(o.overrides, "data.setup", setup);
   override_if(o.overrides, "run.gate", gate);
   for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
-  o.interactive = !quiet_progress && amt::trainer::Progress::stderr_is_terminal();
-  o.log = &std::cerr;
 
-  return amt::cli::run_reporting_errors("amt_ref_train", [&]() -> int {
-    const amt::trainer::RunResult r = amt::trainer::run_training(o);
+  if (nproc > 0) {
+    // The launcher: the ranks are this program again, with torchrun's environment.
+    return amt::cli::run_reporting_errors("amt_ref_train", [&]() -> int {
+      amt::trainer::LaunchOptions lo;
+      lo.nproc = nproc;
+      lo.args = amt::trainer::without_nproc(std::vector<std::string>(argv + 1, argv + argc));
+      return amt::trainer::launch_local_ranks(lo, std::cerr);
+    });
+  }
+  // Command line over torchrun's environment over the defaults.
+  std::string who = "amt_ref_train";
+  const int env_code = amt::cli::run_reporting_errors(who, [&]() -> int {
+    dist = amt::trainer::dist_options_from_environment(dist);
+    if (rank) dist.rank = *rank;
+    if (world_size) dist.world_size = *world_size;
+    if (master_addr) dist.master_addr = *master_addr;
+    if (master_port) dist.master_port = *master_port;
+    amt::trainer::check_dist_options(dist);
+    return 0;
+  });
+  if (env_code != 0) return env_code;
+  o.dist = dist;
+  static std::ostream silent(nullptr);  // ranks > 0: rank 0 reports; their errors still reach stderr
+  o.interactive = dist.rank == 0 && !quiet_progress && amt::trainer::Progress::stderr_is_terminal();
+  o.log = dist.rank == 0 ? &std::cerr : &silent;
+  if (dist.world_size > 1) who += "[rank " + std::to_string(dist.rank) + "]";
+
+  return amt::cli::run_reporting_errors(who, [&]() -> int {
+    amt::trainer::RunResult r;
+    try {
+      r = amt::trainer::run_training(o);
+    } catch (const amt::trainer::DistributedError& e) {
+      std::cerr << who << ": " << e.what() << "\n";  // a peer failed: a runtime error, not bad input
+      return amt::trainer::kExitRuntime;
+    }
+    if (o.dist.rank != 0) return r.exit_code;  // rank 0 reports for the run
     if (r.exit_code == amt::trainer::kExitGateRefused) {
       std::cerr << "amt_ref_train: " << r.message << "\n";
     } else {

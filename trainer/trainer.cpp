@@ -7,20 +7,23 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "reference/core/build_info.hpp"
 #include "reference/core/error.hpp"
 #include "reference/data/loader.hpp"
+#include "reference/io/curves_png.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/model/amt_config.hpp"
 #include "reference/model/hf_config_writer.hpp"
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/faults.hpp"
-#include "reference/io/curves_png.hpp"
+#include "reference/vision/dummy_batch.hpp"
 #include "trainer/data_setup.hpp"
 #include "trainer/gate.hpp"
+#include "trainer/gradient_buckets.hpp"
 #include "trainer/metrics_log.hpp"
 #include "trainer/progress.hpp"
 #include "trainer/report.hpp"
@@ -133,6 +136,21 @@ void draw_curves(const std::string& run_dir) {
   write_curves_png(run_dir + "/curves.png", {losses, mpjpe, lr});
 }
 
+// A distributed step's logged loss and terms: the image-weighted mean over the ranks (what one rank with the
+// whole global batch would have logged), not rank 0's own.
+train::StepResult global_mean_loss(ProcessGroup& group, train::StepResult r, double local_images) {
+  std::vector<double> values = {local_images, r.loss * local_images};
+  for (const auto& [name, v] : r.terms) values.push_back(v * local_images);
+  std::vector<torch::Tensor> t{torch::tensor(values, torch::kDouble)};
+  group.allreduce_sum(t);
+  const double n = t[0][0].item<double>();
+  if (!(n > 0.0)) return r;
+  r.loss = t[0][1].item<double>() / n;
+  int64_t i = 2;
+  for (auto& [name, v] : r.terms) v = t[0][i++].item<double>() / n;
+  return r;
+}
+
 }  // namespace
 
 // --- Trainer ---------------------------------------------------------------------------------------------
@@ -146,7 +164,8 @@ Trainer::Trainer(model::AmtModel model, const TrainConfig& config, Schedule sche
   if (config.ema_decay > 0.0) ema_ = std::make_unique<Ema>(*model_, config.ema_decay);
 }
 
-train::StepResult Trainer::step(const std::vector<TensorMap>& micro_batches) {
+train::StepResult Trainer::step(const std::vector<TensorMap>& micro_batches,
+                                const train::GradientReducer& reduce_gradients) {
   optimizer_.set_lr_factor(lr_factor(schedule_, steps_));
   if (config_.dropout) {
     model_->train();
@@ -154,7 +173,7 @@ train::StepResult Trainer::step(const std::vector<TensorMap>& micro_batches) {
     model_->eval();
   }
   train::StepResult r = train::training_step(*model_, optimizer_.adamw(), micro_batches, config_.loss,
-                                             policy_, config_.clip_norm);
+                                             policy_, config_.clip_norm, reduce_gradients);
   if (!r.skipped) {
     ++steps_;
     if (ema_) ema_->update(*model_);
@@ -227,10 +246,20 @@ RunResult run_training(const RunOptions& o) {
   check_train_config(cfg);
   const precision::PrecisionPolicy policy = precision::PrecisionPolicy::parse(cfg.policy);
   const model::AmtConfig mc = model::load_amt_config(cfg.model);
-  fs::create_directories(run_dir);
+
+  // The ranks (a group of one without --nproc / WORLD_SIZE). Rank 0 alone writes anything; the others train
+  // their shard and wait for rank 0 where it works alone (gate, data, validation).
+  const std::unique_ptr<ProcessGroup> group = ProcessGroup::connect(o.dist);
+  const bool root = group->is_root();
+  const int64_t world = group->world_size();
+  run_dir = group->share_from_root("run_dir", run_dir);  // the default folder name has rank 0's clock in it
+  if (root) {
+    fs::create_directories(run_dir);
+    if (resume_from.empty()) io::write_file_atomic(run_dir + "/config.json", to_json(cfg).dump(2) + "\n");
+  }
   result.run_dir = run_dir;
-  if (resume_from.empty()) io::write_file_atomic(run_dir + "/config.json", to_json(cfg).dump(2) + "\n");
-  say("run: " + run_dir + (resume_from.empty() ? "" : " (resuming from " + resume_from + ")"));
+  say("run: " + run_dir + (resume_from.empty() ? "" : " (resuming from " + resume_from + ")") +
+      (world > 1 ? ", " + std::to_string(world) + " ranks (Gloo)" : ""));
 
   // 2. Faults: switched on for the whole run, so the gate can be seen to refuse.
   for (const auto& f : o.inject_faults) set_fault(f, true);
@@ -247,10 +276,11 @@ RunResult run_training(const RunOptions& o) {
   report.config = describe(cfg);
 
   const auto write_metadata = [&](const std::string& verdict) {
+    if (!root) return;
     nlohmann::json meta = {
-        {"command_line", o.command_line}, {"libtorch", libtorch_version()}, {"gate", cfg.gate},
-        {"gate_verdict", verdict},        {"warnings", warnings},           {"faults", o.inject_faults},
-        {"resumed_from", resume_from}};
+        {"world_size", world},       {"command_line", o.command_line}, {"libtorch", libtorch_version()},
+        {"gate", cfg.gate},          {"gate_verdict", verdict},        {"warnings", warnings},
+        {"faults", o.inject_faults}, {"resumed_from", resume_from}};
     io::write_file_atomic(run_dir + "/run.json", meta.dump(2) + "\n");
   };
 
@@ -262,6 +292,14 @@ RunResult run_training(const RunOptions& o) {
     say("WARNING: " + warnings.back());
     report.gate_verdict = "skipped";
     report.gate_summary = "The gate was skipped on request (`--gate skip`).";
+  } else if (!root) {
+    // Rank 0 gates for every rank; the others wait for its verdict.
+    const std::string verdict = group->share_from_root("gate", "");
+    if (verdict != "passed") {
+      result.exit_code = kExitGateRefused;
+      result.message = "rank 0's conformance gate refused: nothing trained";
+      return result;
+    }
   } else {
     GateOptions go;
     go.mode = cfg.gate;
@@ -271,6 +309,7 @@ RunResult run_training(const RunOptions& o) {
     go.progress = say;
     const GateResult gate = run_gate(go);
     write_gate_reports(run_dir, gate);
+    group->share_from_root("gate", gate.passed ? "passed" : "failed");
     say("gate: " + gate.summary + " (" + std::to_string(static_cast<int>(gate.seconds)) + " s)");
     report.gate_verdict = gate.passed ? "passed" : "failed";
     report.gate_summary = gate.summary + (gate.passed ? "" : "\n\n" + gate.reason) +
@@ -298,22 +337,37 @@ RunResult run_training(const RunOptions& o) {
   };
 
   // 4. Data, model, trainer. Seeding after the gate: a run with the gate and one without train the same.
-  torch::manual_seed(cfg.seed);
+  // Dropout differs per rank (as under DDP); rank 0 draws what a one-rank run draws.
+  torch::manual_seed(cfg.seed + static_cast<uint64_t>(group->rank()) * 1000003u);
+  // Rank 0 generates and caches the data first; the others then find it (or, on another host without a
+  // shared folder, make the same deterministic copy).
+  if (!root) group->share_from_root("data", "");
   const TrainData data = prepare_data(cfg, mc, o.runs_dir, say);
+  if (root) group->share_from_root("data", "ready");
   const torch::Tensor mean_joints = mean_pose(data.train);
   if (stop_signal()) return interrupted_before_training();
   model::AmtModel model = model::make_amt_model(mc, cfg.seed, policy);
   if (!cfg.pretrained_backbone.empty())
     model::load_pretrained_backbone(*model, cfg.pretrained_backbone, policy);
+  if (world > 1) {
+    // Every replica starts from rank 0's weights.
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> state;
+    for (const auto& p : model->parameters()) state.push_back(p.data());
+    for (const auto& b : model->buffers()) state.push_back(b.data());
+    group->broadcast(state, 0);
+  }
   const int64_t patch = mc.backbone.patch_size, shuffle = mc.token_shuffle;
 
   data::LoaderOptions lo;
   lo.batch_size = cfg.batch_size;
   lo.shuffle = true;
   lo.seed = cfg.seed;
+  lo.rank = group->rank();
+  lo.world_size = world;
   data::Loader loader(data.train, lo, patch, shuffle);
-  const int64_t batches_per_epoch =
-      static_cast<int64_t>(data::plan_epoch(data.train.image_sizes(), lo, 0).size());
+  // In lock-step every rank takes as many steps as the rank with the most batches (dummies fill the rest).
+  const int64_t batches_per_epoch = data::max_batches_over_ranks(data.train.image_sizes(), lo, 0);
   const int64_t steps_per_epoch = (batches_per_epoch + cfg.accumulation - 1) / cfg.accumulation;
   Schedule schedule;
   schedule.warmup_steps = cfg.warmup_steps;
@@ -327,16 +381,37 @@ RunResult run_training(const RunOptions& o) {
   Trainer trainer(model, cfg, schedule);
   int64_t total_steps = schedule.total_steps;
   if (cfg.max_steps > 0) total_steps = std::min(total_steps, cfg.max_steps);
+  std::unique_ptr<GradientBuckets> buckets;
+  if (world > 1) {
+    std::vector<torch::Tensor> trainable;
+    for (const auto& p : trainer.model()->parameters()) {
+      if (p.requires_grad()) trainable.push_back(p);
+    }
+    buckets = std::make_unique<GradientBuckets>(trainable, policy);
+  }
 
   TrainState state;
-  MetricsLog train_log(run_dir, "train_log", train_log_columns());
-  MetricsLog metrics(run_dir, "metrics", metrics_columns());
+  state.world_size = world;
+  std::optional<MetricsLog> train_log, metrics;  // rank 0's files
+  if (root) {
+    train_log.emplace(run_dir, "train_log", train_log_columns());
+    metrics.emplace(run_dir, "metrics", metrics_columns());
+  }
   if (!resume_from.empty()) {
-    const Checkpoint c = load_checkpoint(resume_from);
+    Checkpoint c = load_checkpoint(resume_from);
+    if (c.state.world_size != world)
+      throw ConfigError(
+          "--resume " + resume_from + ": written by a run of " + std::to_string(c.state.world_size) +
+          " rank(s); resume it with the same number (--nproc " + std::to_string(c.state.world_size) + ")");
+    if (group->rank() > 0) c.rng = c.other_ranks_rng.at(static_cast<size_t>(group->rank() - 1));
     trainer.restore(c, resume_from);
     state = c.state;
-    train_log.truncate_after(state.step);
-    metrics.truncate_after(state.step);
+    if (!c.state.rank_positions.empty())
+      state.epoch_position = c.state.rank_positions.at(static_cast<size_t>(group->rank()));
+    if (root) {
+      train_log->truncate_after(state.step);
+      metrics->truncate_after(state.step);
+    }
     say("resumed at step " + std::to_string(state.step) + " (epoch " + std::to_string(state.epoch + 1) +
         ", batch " + std::to_string(state.epoch_position) + ")");
   }
@@ -354,28 +429,39 @@ RunResult run_training(const RunOptions& o) {
   std::map<std::string, double> last_metrics;
   int64_t last_validated_step = -1;
   const auto run_validation = [&]() {
+    last_validated_step = state.step;
+    if (!root) return;
     if (trainer.ema()) trainer.ema()->apply(*trainer.model());
     last_metrics = validate(*trainer.model(), data.val, mean_joints, policy, vo);
     if (trainer.ema()) trainer.ema()->restore(*trainer.model());
     last_metrics["lr/heads"] = trainer.optimizer().lrs().at("lr/heads");
     last_metrics["train_seconds"] = state.train_seconds;
-    metrics.append(state.epoch, state.step, last_metrics);
-    last_validated_step = state.step;
+    metrics->append(state.epoch, state.step, last_metrics);
     say("validation after step " + std::to_string(state.step) + ": MPJPE " +
         std::to_string(last_metrics["val_mpjpe_mm"]) + " mm (mean-pose baseline " +
         std::to_string(last_metrics["baseline_mpjpe_mm"]) + " mm), PA-MPJPE " +
         std::to_string(last_metrics["val_pa_mpjpe_mm"]) + " mm");
   };
-  const auto save = [&](const std::string& reason, bool validated) {
+  const auto save = [&](const std::string& reason, bool validated) -> std::string {
     TrainState s = state;
     s.reason = reason;
+    torch::Tensor rngs, positions;
+    if (world > 1) {  // every rank's generator and data position go into rank 0's checkpoint
+      rngs = group->allgather(cpu_rng_state());
+      positions = group->allgather(torch::tensor({state.epoch_position}, torch::kLong));
+      s.rank_positions.clear();
+      for (int64_t r = 0; r < world; ++r) s.rank_positions.push_back(positions[r].item<int64_t>());
+    }
+    if (!root) return "";
     bool best = false;
     if (validated && std::isfinite(last_metrics["val_mpjpe_mm"]) &&
         last_metrics["val_mpjpe_mm"] < s.best_mpjpe_mm) {
       best = true;
       s.best_mpjpe_mm = last_metrics["val_mpjpe_mm"];
     }
-    const std::string dir = save_checkpoint(run_dir, trainer.make_checkpoint(s), best, cfg.keep_last);
+    Checkpoint ck = trainer.make_checkpoint(s);
+    for (int64_t r = 1; r < world; ++r) ck.other_ranks_rng.push_back(rngs[r].clone());
+    const std::string dir = save_checkpoint(run_dir, ck, best, cfg.keep_last);
     if (best) {
       state.best_mpjpe_mm = s.best_mpjpe_mm;
       state.best_checkpoint = fs::path(dir).filename().string();
@@ -386,8 +472,19 @@ RunResult run_training(const RunOptions& o) {
   // 5. The loop.
   const auto t_train = Clock::now();
   const double seconds_before = state.train_seconds;
-  int64_t images_this_process = 0;
+  int64_t images_this_process = 0;  // every rank's images, in a distributed run
+  double allreduce_seconds = 0.0;
   bool stopped_by_signal = false;
+  int agreed_signal = 0;
+  std::optional<TensorMap> dummy;  // V7: what a rank whose shard ran out trains on (contributes nothing)
+  const auto dummy_batch = [&]() -> const TensorMap& {
+    if (!dummy) {
+      const vision::Batch b =
+          vision::make_dummy_batch(patch, shuffle, data.train.sample(0, patch, shuffle).labels);
+      dummy = precision::conform_batch(vision::model_inputs(b), policy);
+    }
+    return *dummy;
+  };
   std::string last_checkpoint;
   while (state.epoch < cfg.epochs && state.step < total_steps && !stopped_by_signal) {
     loader.start_epoch(state.epoch, state.epoch_position);
@@ -401,11 +498,39 @@ RunResult run_training(const RunOptions& o) {
         images += b->size();
         micro.push_back(precision::conform_batch(vision::model_inputs(*b), policy));
       }
-      if (micro.empty()) {
+      if (world > 1) {
+        // Lock-step: the ranks agree whether anyone still has data and whether anyone was asked to stop.
+        const int sig = stop_signal();
+        std::vector<torch::Tensor> control{torch::tensor(
+            {micro.empty() ? 0.0 : 1.0, sig ? 1.0 : 0.0, sig == SIGINT ? 1.0 : 0.0}, torch::kDouble)};
+        group->allreduce_sum(control);
+        if (control[0][1].item<double>() > 0.0) {
+          agreed_signal = control[0][2].item<double>() > 0.0 ? SIGINT : SIGTERM;
+          stopped_by_signal = true;
+          break;
+        }
+        if (control[0][0].item<double>() == 0.0) {
+          epoch_done = true;
+          break;
+        }
+        if (micro.empty()) micro.push_back(dummy_batch());
+      } else if (micro.empty()) {
         epoch_done = true;
         break;
       }
-      const train::StepResult r = trainer.step(micro);
+      GradientBuckets::Verdict verdict;
+      train::GradientReducer reduce;
+      if (buckets) {
+        reduce = [&](bool local_nonfinite) {
+          const auto t0 = Clock::now();
+          verdict = buckets->reduce(*group, static_cast<double>(images), local_nonfinite);
+          allreduce_seconds += seconds_since(t0);
+          return verdict.skip;
+        };
+      }
+      train::StepResult r = trainer.step(micro, reduce);
+      const int64_t local_images = images;
+      if (buckets) images = static_cast<int64_t>(std::llround(verdict.global_images));
       state.epoch_position = loader.position();
       state.images += images;
       images_this_process += images;
@@ -414,18 +539,21 @@ RunResult run_training(const RunOptions& o) {
       state.train_seconds = seconds_before + seconds_since(t_train);
       const double ips = static_cast<double>(images_this_process) / std::max(1e-9, seconds_since(t_train));
       const auto lrs = trainer.optimizer().lrs();
-      if (!r.skipped && (state.step % cfg.log_every == 0 || state.step == total_steps)) {
+      const bool log_step = !r.skipped && (state.step % cfg.log_every == 0 || state.step == total_steps);
+      if (log_step && world > 1) r = global_mean_loss(*group, r, static_cast<double>(local_images));
+      if (log_step && root) {
         std::map<std::string, double> rec = r.terms;
         rec["loss"] = r.loss;
         rec["grad_norm"] = r.grad_norm;
         rec["images_per_s"] = ips;
         rec["skipped_steps"] = static_cast<double>(state.skipped_steps);
         for (const auto& [k, v] : lrs) rec[k] = v;
-        train_log.append(state.epoch, state.step, rec);
+        train_log->append(state.epoch, state.step, rec);
       }
       progress.update({state.epoch + 1, cfg.epochs, state.step, total_steps, r.loss, lrs.at("lr/heads"), ips,
                        state.skipped_steps});
-      if (stop_signal()) {
+      if (world == 1 && stop_signal()) {
+        agreed_signal = stop_signal();
         stopped_by_signal = true;
         break;
       }
@@ -440,7 +568,12 @@ RunResult run_training(const RunOptions& o) {
       state.epoch += 1;
       state.epoch_position = 0;
       last_checkpoint = save("epoch", true);
-      if (stop_signal()) stopped_by_signal = true;
+      // The others wait here (with the long timeout) while rank 0 validates and writes.
+      group->share_from_root("epoch-" + std::to_string(state.epoch), "");
+      if (world == 1 && stop_signal()) {
+        agreed_signal = stop_signal();
+        stopped_by_signal = true;
+      }
     }
   }
   progress.finish();
@@ -448,7 +581,7 @@ RunResult run_training(const RunOptions& o) {
 
   if (stopped_by_signal) {
     last_checkpoint = save("signal", false);
-    const int sig = stop_signal();
+    const int sig = agreed_signal;
     result.exit_code = 128 + sig;
     result.message = std::string(sig == SIGINT ? "interrupted (SIGINT)" : "stopped (SIGTERM)") +
                      ": checkpoint saved at step " + std::to_string(state.step) + " in " + last_checkpoint +
@@ -458,6 +591,12 @@ RunResult run_training(const RunOptions& o) {
     // Stopped by max_steps mid-epoch: validate where it stopped and checkpoint that point.
     run_validation();
     last_checkpoint = save("final", true);
+  }
+  group->share_from_root("finished", "");
+  if (!root) {
+    if (result.message.empty()) result.message = "rank " + std::to_string(group->rank()) + ": done";
+    result.state = state;
+    return result;
   }
 
   // 6. Curves and the report.
@@ -480,6 +619,15 @@ RunResult run_training(const RunOptions& o) {
                          " s over " + std::to_string(state.images) + " images; last checkpoint " +
                          last_checkpoint + "; best " + state.best_checkpoint + ".");
   if (!resume_from.empty()) report.notes.push_back("Resumed from " + resume_from + ".");
+  if (world > 1) {
+    report.notes.push_back("Distributed: " + std::to_string(world) + " ranks (c10d Gloo) × batch " +
+                           std::to_string(cfg.batch_size) + " = global batch " +
+                           std::to_string(world * cfg.batch_size) + "; gradients all-reduced in " +
+                           std::to_string(buckets->buckets().size()) + " bucket(s), " +
+                           std::to_string(static_cast<int>(std::lround(
+                               100.0 * allreduce_seconds / std::max(1e-9, seconds_since(t_train))))) +
+                           " % of rank 0's training time; images/s counts every rank's images.");
+  }
   report.notes.push_back(
       "Validation uses the EMA weights (decay " + std::to_string(cfg.ema_decay) +
       ", ramped as min(decay, (1+n)/(10+n))); ADD/ADD-S over the corners of a 10 cm cube.");

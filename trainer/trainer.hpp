@@ -18,6 +18,7 @@
 #include "reference/train/train_step.hpp"
 #include "trainer/checkpoint.hpp"
 #include "trainer/optim.hpp"
+#include "trainer/process_group.hpp"
 #include "trainer/train_config.hpp"
 
 namespace amt::trainer {
@@ -37,8 +38,10 @@ class Trainer {
   Trainer(model::AmtModel model, const TrainConfig& config, Schedule schedule);
 
   // One optimizer step over conformed micro-batches. A skipped step (non-finite loss or gradient) changes no
-  // parameter, no optimizer state, no EMA and not the schedule position.
-  train::StepResult step(const std::vector<TensorMap>& micro_batches);
+  // parameter, no optimizer state, no EMA and not the schedule position. `reduce_gradients`: the
+  // data-parallel all-reduce of a distributed run (train_step.hpp).
+  train::StepResult step(const std::vector<TensorMap>& micro_batches,
+                         const train::GradientReducer& reduce_gradients = {});
 
   int64_t steps() const { return steps_; }  // optimizer steps taken (the schedule position)
   double lr_factor_now() const { return lr_factor(schedule_, steps_); }
@@ -72,12 +75,17 @@ struct RunOptions {
   std::vector<std::string> inject_faults;  // catalogue faults switched on for the whole run
   std::string command_line;
   bool interactive = false;     // a progress bar (terminal) instead of plain lines
-  std::ostream* log = nullptr;  // progress and messages (stderr in the CLI)
+  std::ostream* log = nullptr;  // progress and messages (stderr in the CLI; ranks > 0 of a distributed run
+                                // pass a silent stream: rank 0 alone reports)
+  // Distributed training (docs/distributed.md): world_size > 1 connects the ranks; every rank runs
+  // run_training with the same options but its own rank. Rank 0 alone gates, validates, writes checkpoints,
+  // logs, curves and the report.
+  DistOptions dist;
 };
 
 struct RunResult {
   int exit_code = kExitOk;
-  std::string run_dir, report, message;  // message: the final line for the user
+  std::string run_dir, report, message;  // message: the final line for the user (rank 0's)
   TrainState state;
   std::map<std::string, double> final_metrics;
 };

@@ -11,7 +11,8 @@ namespace amt::train {
 
 StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
                          const std::vector<TensorMap>& micro_batches, const LossWeights& weights,
-                         const precision::PrecisionPolicy& policy, double clip_norm) {
+                         const precision::PrecisionPolicy& policy, double clip_norm,
+                         const GradientReducer& reduce_gradients) {
   if (micro_batches.empty()) throw ValueError("training_step: no micro-batch");
   StepResult r;
   optimizer.zero_grad();
@@ -28,10 +29,16 @@ StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& op
       r.loss = total;
       r.skipped = true;
       optimizer.zero_grad();
+      if (reduce_gradients) reduce_gradients(true);  // the other ranks are waiting for this step's verdict
       return r;
     }
     // One micro-batch: the loss as it is (bit-identical to a step without accumulation).
     (micro_batches.size() == 1 ? loss.total : loss.total / n).backward();
+  }
+  if (reduce_gradients && reduce_gradients(false)) {
+    r.skipped = true;
+    optimizer.zero_grad();
+    return r;
   }
   std::vector<torch::Tensor> params;
   for (const auto& p : model.parameters()) {

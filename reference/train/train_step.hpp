@@ -6,6 +6,7 @@
 #pragma once
 #include <torch/optim/optimizer.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,11 +24,18 @@ struct StepResult {
   bool skipped = false;                 // non-finite loss or gradient: parameters untouched
 };
 
+// Data-parallel steps: called once per step on every rank, after the backward of the last micro-batch (or,
+// when a loss was not finite, instead of it: `local_nonfinite`), before the norm and the clipping; it
+// replaces the gradients by their mean over the ranks and returns true when the step must be skipped on
+// every rank (trainer/gradient_buckets.hpp). Every rank then clips and steps identically.
+using GradientReducer = std::function<bool(bool local_nonfinite)>;
+
 // Every batch must already be conformed (precision::conform_batch). clip_norm <= 0 disables clipping.
 // amt::ValueError for an empty list.
 StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
                          const std::vector<TensorMap>& micro_batches, const LossWeights& weights,
-                         const precision::PrecisionPolicy& policy, double clip_norm);
+                         const precision::PrecisionPolicy& policy, double clip_norm,
+                         const GradientReducer& reduce_gradients = {});
 // One batch (no accumulation).
 StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
                          const TensorMap& batch, const LossWeights& weights,
