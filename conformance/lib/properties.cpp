@@ -12,7 +12,7 @@ const std::vector<Property>& property_table() {
   static const std::vector<Property> table = [] {
     std::vector<Property> t;
     for (auto family : {dtype_mix_properties, rect_grid_properties, batch_properties, metrics_properties,
-                        storage_properties, golden_properties}) {
+                        storage_properties, golden_properties, numeric_properties}) {
       for (Property& p : family()) t.push_back(std::move(p));
     }
     return t;

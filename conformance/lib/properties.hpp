@@ -5,7 +5,8 @@
 //
 // Families: dtype_mix (P1, P5, errors vs the FP32 run in task units), rect_grids (V1–V3, position
 // interpolation vs FP64, refinement sampling), dummy_batches (V6–V7), batch_invariance (V4–V5), golden
-// (FP32 vs the stored goldens).
+// (FP32 vs the stored goldens), numeric_faults (NaN/Inf, degenerate cameras, points behind the camera,
+// zero-area images).
 #pragma once
 #include <rapidcheck/Gen.h>
 
@@ -59,6 +60,7 @@ std::vector<Property> batch_properties();
 std::vector<Property> metrics_properties();
 std::vector<Property> storage_properties();
 std::vector<Property> golden_properties();
+std::vector<Property> numeric_properties();
 
 // "amt::DtypeError: <first line>" for any exception (used by run_case and by properties that expect one).
 std::string describe_exception(const std::exception& e);

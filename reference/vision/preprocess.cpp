@@ -15,7 +15,9 @@ Preprocessed preprocess_image(const cv::Mat& rgb, const Intrinsics& K, int64_t p
   }
   const DynamicResize resize(checked_mul(patch, shuffle, "preprocess: q = patch × shuffle"), max_side,
                              allow_upscale);
-  if (rgb.empty()) throw ShapeError("preprocess: empty image");
+  if (rgb.empty())
+    throw ShapeError("preprocess: empty image (" + std::to_string(rgb.rows) + "x" + std::to_string(rgb.cols) +
+                     "): an image needs both sides > 0");
   // The grid (and its token count, against the ceiling) before any pixel is allocated.
   const ImageSize target = resize.target_size({rgb.rows, rgb.cols});
   const ImageGrid grid = make_image_grid(target, patch, shuffle);
