@@ -1,11 +1,12 @@
 #include "trainer/checkpoint.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+#include <cstdio>  // renameat2, RENAME_EXCHANGE (glibc, _GNU_SOURCE)
 #include <filesystem>
 #include <mutex>
 #include <vector>
@@ -124,9 +125,20 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& c, boo
   io::write_safetensors((tmp / "rng.safetensors").string(), rng, {{"amt", "rng"}});
   io::write_file_atomic((tmp / "state.json").string(), to_json(state).dump(2) + "\n");
   io::sync_directory(tmp.string());
-  // A checkpoint of the same step (a re-save after resume) is replaced whole.
-  if (fs::exists(final_dir)) fs::remove_all(final_dir);
-  fs::rename(tmp, final_dir, ec);
+  // A checkpoint of the same step (a re-save after resume) is replaced whole, by swapping the two folders in
+  // one atomic step (renameat2 RENAME_EXCHANGE), so `latest` never names a missing folder, whenever a crash
+  // comes; the old one, now under the temporary name, is removed after. Where the file system cannot swap,
+  // remove-then-rename (a crash between the two would leave `latest` dangling until the next save).
+  if (fs::exists(final_dir)) {
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_dir.c_str(), RENAME_EXCHANGE) == 0) {
+      fs::remove_all(tmp, ec);
+    } else {
+      fs::remove_all(final_dir);
+      fs::rename(tmp, final_dir, ec);
+    }
+  } else {
+    fs::rename(tmp, final_dir, ec);
+  }
   if (ec) throw IoError(final_dir.string(), "cannot rename " + tmp.string() + ": " + ec.message());
   io::sync_directory(dir.string());
   io::write_file_atomic((dir / "latest").string(), name + "\n");

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -181,6 +182,99 @@ TEST_F(TrainRun, SigtermSavesACheckpointAndTheRunResumesToTheEnd) {
   // The log continues where the checkpoint was: no step twice, none missing.
   const auto l = losses(out);
   for (size_t i = 0; i < l.size(); ++i) EXPECT_EQ(l[i].first, static_cast<int64_t>(i + 1));
+}
+
+// Crash safety (issue 14 item 5): SIGKILL at random moments — half of them while a checkpoint is being
+// written (a *.tmp-* folder exists) — then resume; after every kill each checkpoint on disk loads whole and
+// `latest` names one, and the final FP32 weights equal an uninterrupted run's bit for bit.
+bool has_checkpoint(const fs::path& run) {
+  return fs::is_regular_file(run / "checkpoints" / "latest");
+}
+bool writing_checkpoint(const fs::path& run) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run / "checkpoints", ec))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) return true;
+  return false;
+}
+void expect_every_checkpoint_loads(const fs::path& run, const std::string& when) {
+  if (!fs::exists(run / "checkpoints")) return;
+  for (const auto& e : fs::directory_iterator(run / "checkpoints")) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_directory() || name.find(".tmp-") != std::string::npos) continue;
+    EXPECT_NO_THROW(load_checkpoint(e.path().string())) << name << " " << when;
+  }
+  if (has_checkpoint(run)) {
+    EXPECT_NO_THROW(load_checkpoint(run.string())) << "latest " << when;
+  }
+}
+
+TEST_F(TrainRun, SigkillAtRandomMomentsNeverCorruptsACheckpointAndTheResumedRunEqualsAnUninterruptedOne) {
+  const fs::path whole = runs_dir() / "kill-whole", out = runs_dir() / "kill-crash";
+  const std::vector<std::string> extra = {
+      "--gate", "skip", "--max-steps", "16", "--set", "run.checkpoint_every=1", "--set", "run.keep_last=2"};
+  ASSERT_EQ(run(with(small_run_args(whole), extra)).exit_code, 0);
+  std::mt19937 rng(20261202);
+  int kills = 0, during_write = 0;
+  std::string landed;
+  for (int attempt = 0; attempt < 8 && kills < 6; ++attempt) {
+    const bool resume = has_checkpoint(out);
+    if (!resume) fs::remove_all(out);  // killed before its first checkpoint: start again
+    const std::vector<std::string> args =
+        resume
+            ? std::vector<std::string>{"--resume", out.string(), "--runs-dir", runs_dir().string(), "--plain"}
+            : with(small_run_args(out), extra);
+    // Each attempt trains 1-3 steps past the latest checkpoint, then is killed: on even attempts at the next
+    // moment a checkpoint folder is being written, on odd ones at once.
+    const bool at_write = attempt % 2 == 0;
+    const int64_t from = resume ? load_checkpoint(out.string()).state.step : 0;
+    const int64_t target = from + std::uniform_int_distribution<int64_t>(1, 3)(rng);
+    const auto last_logged = [&]() -> int64_t {
+      const fs::path log = out / "train_log.jsonl";
+      if (!fs::exists(log)) return 0;
+      const auto recs = MetricsLog::read(log.string());
+      return recs.empty() ? 0 : recs.back().step;
+    };
+    bool killed_in_write = false;
+    const RunOutput r = run(args, [&](pid_t pid) {
+      const auto t0 = std::chrono::steady_clock::now();
+      bool reached = false;
+      while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
+        siginfo_t info{};
+        // Finished (or died) first: leave it for run() to reap (WNOWAIT).
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid != 0)
+          return;
+        if (!reached) reached = last_logged() >= target;
+        if (reached && (!at_write || writing_checkpoint(out))) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(reached ? 100 : 2000));
+      }
+      killed_in_write = writing_checkpoint(out);
+      ::kill(pid, SIGKILL);
+    });
+    if (r.exit_code == 0) break;  // it reached the end before the kill
+    ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+    ++kills;
+    during_write += killed_in_write ? 1 : 0;
+    const int64_t step = has_checkpoint(out) ? load_checkpoint(out.string()).state.step : 0;
+    landed += " #" + std::to_string(kills) + " after step " + std::to_string(target) +
+              (killed_in_write ? " during a checkpoint write" : " between writes") +
+              " (latest checkpoint: step " + std::to_string(step) + ")";
+    expect_every_checkpoint_loads(out, "after kill " + std::to_string(kills));
+  }
+  std::cerr << "[ measured ] " << kills << " SIGKILLs, " << during_write
+            << " during a checkpoint write:" << landed << "\n";
+  EXPECT_GE(kills, 3);
+  EXPECT_GE(during_write, 1);
+  // Finish the run.
+  const RunOutput last = has_checkpoint(out)
+                             ? run({"--resume", out.string(), "--runs-dir", runs_dir().string(), "--plain"})
+                             : run(with(small_run_args(out), extra));
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  const Checkpoint a = load_checkpoint(whole.string()), b = load_checkpoint(out.string());
+  EXPECT_EQ(b.state.step, 16);
+  for (const auto& [k, v] : a.model) EXPECT_TRUE(torch::equal(v, b.model.at(k))) << k;
+  for (const auto& [k, v] : a.optimizer) EXPECT_TRUE(torch::equal(v, b.optimizer.at(k))) << k;
+  EXPECT_EQ(losses(whole), losses(out));
 }
 
 // --- distributed (c10d Gloo, docs/distributed.md) ---------------------------------------------------------
