@@ -371,6 +371,26 @@ TEST_F(TrainRun, TwoRanksStopAndResumeBitForBit) {
   EXPECT_NE(one_rank.err.find("--nproc 2"), std::string::npos) << one_rank.err;
 }
 
+// One rank per process started by hand, as on two hosts: --rank/--world-size over a FileStore (the TCPStore
+// path is what --nproc uses), through the command line instead of the launcher's environment.
+TEST_F(TrainRun, RanksStartedByHandMeetThroughAFileStore) {
+  const fs::path out = runs_dir() / "dp-by-hand", store = runs_dir() / "dp-by-hand.store";
+  fs::remove(store);
+  const auto rank_args = [&](int rank) {
+    return with(small_run_args(out, 2), {"--gate", "skip", "--max-steps", "3", "--world-size", "2", "--rank",
+                                         std::to_string(rank), "--store-file", store.string()});
+  };
+  RunOutput r1;
+  std::thread second([&] { r1 = run(rank_args(1)); });
+  const RunOutput r0 = run(rank_args(0));
+  second.join();
+  ASSERT_EQ(r0.exit_code, 0) << r0.err;
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  EXPECT_EQ(load_checkpoint(out.string()).state.world_size, 2);
+  EXPECT_EQ(losses(out).size(), 3u);
+  EXPECT_TRUE(r1.out.empty()) << r1.out;  // rank 0 reports for the run
+}
+
 TEST_F(TrainRun, KillingOneRankStopsTheRunNamingTheRank) {
   const fs::path out = runs_dir() / "dp-kill";
   const auto t0 = std::chrono::steady_clock::now();
