@@ -69,6 +69,8 @@ struct RunOutput {
 RunOutput run(const std::vector<std::string>& args, const std::function<void(pid_t)>& during = {}) {
   const fs::path so = runs_dir() / ("stdout-" + std::to_string(std::rand()));
   const fs::path se = runs_dir() / ("stderr-" + std::to_string(std::rand()));
+  std::ofstream(so.string()).flush();  // exist even when the child is killed before it opens them
+  std::ofstream(se.string()).flush();
   std::fflush(stdout);  // the child would otherwise write the parent's buffered output again
   std::fflush(stderr);
   const pid_t pid = ::fork();
@@ -226,14 +228,16 @@ TEST_F(TrainRun, SigkillAtRandomMomentsNeverCorruptsACheckpointAndTheResumedRunE
     // Each attempt trains 1-3 steps past the latest checkpoint, then is killed: on even attempts at the next
     // moment a checkpoint folder is being written, on odd ones at once.
     const bool at_write = attempt % 2 == 0;
-    const int64_t from = resume ? load_checkpoint(out.string()).state.step : 0;
-    const int64_t target = from + std::uniform_int_distribution<int64_t>(1, 3)(rng);
     const auto last_logged = [&]() -> int64_t {
       const fs::path log = out / "train_log.jsonl";
       if (!fs::exists(log)) return 0;
       const auto recs = MetricsLog::read(log.string());
       return recs.empty() ? 0 : recs.back().step;
     };
+    // The log may already hold steps past the checkpoint (trained before the last kill; the resumed run
+    // truncates them and trains them again): count from the later of the two.
+    const int64_t from = std::max(resume ? load_checkpoint(out.string()).state.step : 0, last_logged());
+    const int64_t target = from + std::uniform_int_distribution<int64_t>(1, 3)(rng);
     bool killed_in_write = false;
     const RunOutput r = run(args, [&](pid_t pid) {
       const auto t0 = std::chrono::steady_clock::now();
