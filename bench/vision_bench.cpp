@@ -76,14 +76,16 @@ void BM_Normalize(benchmark::State& state) {
 }
 BENCHMARK(BM_Normalize)->Unit(benchmark::kMillisecond);
 
-// [8, 32·32, 384] fp32 → [8, 16·16, 1536]: a DINOv3-S batch at 512×512.
+// [8, 32·32, 384] → [8, 16·16, 1536]: a DINOv3-S batch at 512×512, in fp32 (fp32 policy) and bf16 (both bf16
+// policies: the shuffle sees the backbone's output dtype). Arg: 0 fp32, 1 bf16.
 void BM_PixelShuffle(benchmark::State& state) {
-  const torch::Tensor x = torch::randn({8, 32 * 32, 384});
+  const torch::Tensor x =
+      torch::randn({8, 32 * 32, 384}).to(state.range(0) == 0 ? torch::kFloat : torch::kBFloat16);
   for (auto _ : state)
     benchmark::DoNotOptimize(amt::vision::pixel_shuffle_2d(x, 32, 32, 2).contiguous().data_ptr());
   state.SetItemsProcessed(state.iterations() * 8);
-  state.SetBytesProcessed(state.iterations() * x.numel() * 4);
+  state.SetBytesProcessed(state.iterations() * x.numel() * x.element_size());
 }
-BENCHMARK(BM_PixelShuffle)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PixelShuffle)->ArgName("bf16")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -2,8 +2,10 @@
 // golden`.
 #include "fuzz/cli/run_tool.hpp"
 #include "golden/golden_cli.hpp"
+#include "reference/core/runtime.hpp"
 
 int main(int argc, char** argv) {
+  amt::configure_runtime();  // allocator reuse, thread choice (reference/core/runtime.hpp)
   CLI::App app{"amt_golden: the golden FP32 store (golden/manifest.json, golden/cases/)"};
   const auto run = amt::golden::add_golden_commands(app);
   amt::cli::add_verbose_flag(app);

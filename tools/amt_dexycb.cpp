@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "fuzz/cli/run_tool.hpp"
+#include "reference/core/runtime.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -72,6 +73,7 @@ int run_stats(const std::string& root, bool count_hands) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  amt::configure_runtime();  // allocator reuse, thread choice (reference/core/runtime.hpp)
   CLI::App app{"amt_dexycb: DexYCB tree statistics and split listings"};
   app.require_subcommand(1);
   std::string root, setup = "s0", split = "train";

@@ -12,9 +12,11 @@
 
 #include "fuzz/cli/run_tool.hpp"
 #include "reference/core/error.hpp"
+#include "reference/core/runtime.hpp"
 #include "reference/data/synth.hpp"
 
 int main(int argc, char** argv) {
+  amt::configure_runtime();  // allocator reuse, thread choice (reference/core/runtime.hpp)
   CLI::App app{"amt_synth: write a synthetic dataset in the DexYCB layout (jpg, npz, yml)"};
   std::string out;
   std::vector<int> subjects;

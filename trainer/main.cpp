@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "fuzz/cli/run_tool.hpp"
+#include "reference/core/runtime.hpp"
 #include "trainer/launcher.hpp"
 #include "trainer/progress.hpp"
 #include "trainer/trainer.hpp"
@@ -36,6 +37,7 @@ void override_if(std::vector<std::string>& out, const char* key, const std::opti
 }  // namespace
 
 int main(int argc, char** argv) {
+  amt::configure_runtime();  // allocator reuse, thread choice (reference/core/runtime.hpp)
   CLI::App app{"amt_ref_train: the AMT reference trainer (conformance gate, training, checkpoints, report)"};
   amt::trainer::RunOptions o;
   std::optional<int64_t> epochs, max_steps, batch_size, accumulation, seed;

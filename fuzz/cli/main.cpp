@@ -5,8 +5,10 @@
 
 #include "fuzz/cli/app.hpp"
 #include "fuzz/cli/run_tool.hpp"
+#include "reference/core/runtime.hpp"
 
 int main(int argc, char** argv) {
+  amt::configure_runtime();  // allocator reuse, thread choice (reference/core/runtime.hpp)
   CLI::App app{
       "amt_conformance: precision-conformance harness for the AMT reference model\n"
       "  amt_conformance --fuzz --time 60            fuzz every property for a minute\n"

@@ -67,8 +67,8 @@ torch::Tensor Dinov3LayerImpl::forward(const torch::Tensor& x_in, const RopeTabl
   precision::ModuleScope scope(*this, caller);
   const precision::PrecisionPolicy& policy = scope.policy();
   const torch::Tensor x0 = scope.input(x_in);
-  const torch::Tensor x = x0 + layer_scale1(attend(norm1(x0, policy), rope, policy));
-  return scope.output(x + layer_scale2(mlp->forward(norm2(x, policy), policy)));
+  const torch::Tensor x = layer_scale1->add_to(x0, attend(norm1(x0, policy), rope, policy));
+  return scope.output(layer_scale2->add_to(x, mlp->forward(norm2(x, policy), policy)));
 }
 
 Dinov3::Dinov3(const VitConfig& cfg) : Backbone(cfg) {

@@ -117,8 +117,10 @@ torch::Tensor merge_heads(const torch::Tensor& x) {
 }
 
 torch::Tensor scaled_dot_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  const double scale = std::sqrt(static_cast<double>(q.size(-1)));
-  const torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / scale;
+  // The 1/√d scale goes on q (N·d products) rather than on the N×N scores. For the backbones' 64-wide heads
+  // it is a power of two (exact in every dtype); elsewhere the two orders differ by one rounding of q.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  const torch::Tensor scores = torch::matmul(q * scale, k.transpose(-2, -1));
   return torch::matmul(torch::softmax(scores, -1), v);
 }
 

@@ -35,7 +35,10 @@ TORCH_MODULE(LayerNorm);
 class LayerScaleImpl : public torch::nn::Module {
  public:
   LayerScaleImpl(int64_t dim, double init);
-  torch::Tensor forward(const torch::Tensor& x) { return x * lambda1; }
+  // residual + λ·x in one pass over the tokens (the block's residual add; type promotion as x·λ then +).
+  torch::Tensor add_to(const torch::Tensor& residual, const torch::Tensor& x) {
+    return torch::addcmul(residual, x, lambda1);
+  }
 
   torch::Tensor lambda1;
 };
