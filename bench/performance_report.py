@@ -25,8 +25,13 @@ def load(folder, name, default=None):
         return json.load(f)
 
 
+def short_name(name):
+    """The case without Google Benchmark's run-setting suffixes (/min_time:1.000, /real_time, /iterations:1)."""
+    return "/".join(p for p in name.split("/") if p != "real_time" and not p.startswith(("min_time:", "iterations:")))
+
+
 def by_name(bench_json):
-    return {b["name"]: b for b in bench_json.get("benchmarks", []) if b.get("run_type") == "iteration"}
+    return {short_name(b["name"]): b for b in bench_json.get("benchmarks", []) if b.get("run_type") == "iteration"}
 
 
 def ms(b):
@@ -70,12 +75,15 @@ def main():
 
     for batch in (1, 4):
         cpp = {p: sbs.get(("amt-ref", batch, p)) for p in POLICIES}
-        eager = sbs.get(("pytorch-eager", batch, "fp32"))
-        eager_tuned = sbs.get(("pytorch-eager+allocator", batch, "fp32"))
+        eager = sbs.get(("eager-same-threads", batch, "fp32"))
+        default = sbs.get(("eager-default", batch, "fp32"))
+        tuned = sbs.get(("eager-same-threads+allocator", batch, "fp32"))
         if cpp["fp32"] and eager:
-            note = f"C++ {cpp['fp32']:.0f} ms, eager {eager:.0f} ms"
-            if eager_tuned:
-                note += f" (eager with AMT-Ref's allocator setting: {eager_tuned:.0f} ms, {eager_tuned / cpp['fp32']:.2f}×)"
+            note = f"C++ {cpp['fp32']:.0f} ms, eager with the same threads {eager:.0f} ms"
+            if default:
+                note += f"; eager as started by default {default:.0f} ms ({default / cpp['fp32']:.2f}×)"
+            if tuned:
+                note += f"; eager with AMT-Ref's threads and allocator {tuned:.0f} ms ({tuned / cpp['fp32']:.2f}×)"
             targets.append((f"S/14 448×336 b{batch}: fp32 vs PyTorch eager", eager / cpp["fp32"], 1.1, True, note))
         for p in ("bf16-autocast", "bf16-pure"):
             if cpp["fp32"] and cpp[p]:
@@ -115,18 +123,25 @@ def main():
         lines.append("| cold build, ctest | — | ≤ 15 min, ≤ 10 min | not measured in this run | "
                      "`bash ci/bench --build-times` measures them from a clean clone |")
 
-    lines += ["", "## Side by side with PyTorch eager (S/14, 448×336, one LibTorch thread)", "",
-              "Minimum over interleaved rounds (C++, eager, eager with AMT-Ref's allocator setting, repeated), "
-              "since single runs on a shared machine scatter by ±40 %.", "",
-              "| batch | policy | AMT-Ref ms | eager ms | eager ratio | eager + allocator ms |", "|---|---|---|---|---|---|"]
+    impls = ["amt-ref", "eager-same-threads", "eager-default", "eager-same-threads+allocator"]
+    lines += ["", "## Side by side with PyTorch eager (S/14, 448×336)", "",
+              "Minimum over interleaved rounds (AMT-Ref, then each eager variant, repeated), since single runs on a "
+              "shared machine scatter by ±40 %. Same threads: OpenMP on all cores, OpenBLAS single-threaded, as "
+              "AMT-Ref runs (reference/core/runtime.hpp); default: eager as `python3` starts it (1 LibTorch "
+              "thread, OpenBLAS's own pool); + allocator: also AMT-Ref's malloc setting (GLIBC_TUNABLES). "
+              "Ratio = eager ms ÷ AMT-Ref ms.", "",
+              "| batch | policy | AMT-Ref ms | eager, same threads | ratio | eager, default | ratio | "
+              "eager, same threads + allocator | ratio |", "|---|---|---|---|---|---|---|---|---|"]
     for batch in (1, 4):
         for p in POLICIES:
-            c, e, t = (sbs.get((impl, batch, p)) for impl in ("amt-ref", "pytorch-eager", "pytorch-eager+allocator"))
+            c = sbs.get(("amt-ref", batch, p))
             if c is None:
                 continue
-            ratio = f"{e / c:.2f}×" if e else "—"
-            lines.append(f"| {batch} | {p} | {c:.0f} | {e:.0f} | {ratio} | {t:.0f} |" if e and t else
-                         f"| {batch} | {p} | {c:.0f} | {e or '—'} | {ratio} | {t or '—'} |")
+            cells = [f"{batch}", p, f"{c:.0f}"]
+            for impl in impls[1:]:
+                e = sbs.get((impl, batch, p))
+                cells += [f"{e:.0f}", f"{e / c:.2f}×"] if e else ["—", "—"]
+            lines.append("| " + " | ".join(cells) + " |")
 
     def table(prefix, title, cols):
         rows = [(n, b) for n, b in benches.items() if n.startswith(prefix)]
@@ -148,8 +163,8 @@ def main():
           [time_col, gf, gemm, ratio])
     table("BM_PropertyFamily/", "Conformance property families, quick profile (cases/s)",
           [("s", lambda b: f"{ms(b) / 1e3:.1f}"), ("cases/s", per_s[1])])
-    table("BM_Fuzz", "`--fuzz` over the whole table (cases/s)", [("s", lambda b: f"{ms(b) / 1e3:.1f}"), ("cases/s", per_s[1])])
-    table("BM_PixelShuffle", "Pixel shuffle", [time_col, per_s])
+    table("BM_Fuzz/", "`--fuzz` over the whole table (cases/s)", [("s", lambda b: f"{ms(b) / 1e3:.1f}"), ("cases/s", per_s[1])])
+    table("BM_PixelShuffle/", "Pixel shuffle", [time_col, per_s])
     table("BM_FaultSwitch", "Fault switch when off", [("ns", lambda b: f"{ms(b) * 1e6:.2f}")])
     lines.extend(["", "## Data path on one core (taskset -c 0)", "", "| case | ms | images/s |", "|---|---|---|"])
     for n, b in data.items():

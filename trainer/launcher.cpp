@@ -92,6 +92,7 @@ int launch_local_ranks(const LaunchOptions& o, std::ostream& err) {
       ::setenv("WORLD_SIZE", std::to_string(o.nproc).c_str(), 1);
       ::setenv("MASTER_ADDR", "127.0.0.1", 1);
       ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      ::setenv("LOCAL_WORLD_SIZE", std::to_string(o.nproc).c_str(), 1);  // ranks sharing this host's cores
       std::vector<std::string> args = o.args;
       std::vector<char*> argv;
       std::string prog = o.program;

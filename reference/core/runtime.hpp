@@ -2,14 +2,18 @@
 //
 //   allocator  glibc returns every freed block above its mmap threshold (128 KiB to 32 MiB, adaptive) to the
 //              kernel, so each new activation tensor of a forward pass is a fresh mmap whose pages fault in
-//              and are zeroed again: 30–35 % of an S/14 forward at 448×336 on this machine. We keep freed
-//              memory in the heap for reuse instead (no mmap for tensors, no trimming of the heap top). The
-//              process's peak memory is unchanged; its resident size no longer shrinks after a peak.
-//   threads    LibTorch's intra-op pool stays at what it chose (1 on this 2-core machine, OpenMP's count of
-//              physical cores): GEMMs already run on OpenBLAS's own pool of 2 threads, and a second OpenMP
-//              thread spinning beside it made the same forward 1.5–1.7× slower (measured, same docs).
+//              and are zeroed again: a third of an S/14 forward at 448×336 on this machine. We keep freed
+//              memory in the heap for reuse instead (no mmap for tensors, no trimming of the heap top); the
+//              resident size no longer shrinks after a peak.
+//   threads    One pool, all cores. LibTorch's OpenMP pool (intra-op ops and oneDNN's bf16 GEMMs) starts at 1
+//              thread here (OpenMP's count), while OpenBLAS (fp32 GEMMs) keeps its own pool of 2 that spins
+//              between calls: bf16 GEMMs ran on one core, and raising OpenMP alone made the two pools fight
+//              (fp32 forward 1.5× slower). So OpenMP gets the cores (divided by LOCAL_WORLD_SIZE when
+//              several ranks share the host) and OpenBLAS runs single-threaded inside the caller: bf16
+//              forward 1.4–1.7× faster, fp32 unchanged or faster (measured, docs/performance.md).
 //
-// An explicit GLIBC_TUNABLES with malloc settings wins: then the allocator is left as the user set it.
+// What the user set wins: GLIBC_TUNABLES with malloc settings leaves the allocator alone, OMP_NUM_THREADS the
+// intra-op threads, OPENBLAS_NUM_THREADS OpenBLAS.
 #pragma once
 #include <string>
 
@@ -17,13 +21,14 @@ namespace amt {
 
 struct RuntimeSettings {
   bool allocator_tuned = false;  // false: left to glibc defaults or to the user's GLIBC_TUNABLES
-  int intra_op_threads = 1;      // LibTorch's intra-op threads after configuration
+  int intra_op_threads = 1;      // LibTorch's intra-op (OpenMP) threads after configuration
+  int blas_threads = 0;          // OpenBLAS threads after configuration; 0: not OpenBLAS or left as set
 };
 
 // Idempotent; call at the start of main(), before the first tensor.
 RuntimeSettings configure_runtime();
 
-// One line for logs and reports, e.g. "allocator: tensors kept for reuse; intra-op threads: 1".
+// One line for logs and reports, e.g. "allocator: freed tensors kept for reuse; intra-op threads: 2; ...".
 std::string describe(const RuntimeSettings& settings);
 
 }  // namespace amt
