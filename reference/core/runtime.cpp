@@ -43,34 +43,68 @@ int cores_for_this_process() {
 }
 
 // OpenBLAS is whatever libblas.so.3 resolves to (Debian's alternatives), so it is looked up, not linked.
-int set_openblas_threads(int threads) {
-  using SetFn = void (*)(int);
-  using GetFn = int (*)();
-  const auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  const auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  if (set == nullptr || get == nullptr) return 0;
-  set(threads);
-  return get();
+struct OpenBlas {
+  void (*set)(int) = nullptr;
+  int (*get)() = nullptr;
+};
+const OpenBlas& openblas() {
+  static const OpenBlas o = [] {
+    OpenBlas b;
+    b.set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    b.get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    if (b.set == nullptr || b.get == nullptr) b = OpenBlas{};
+    return b;
+  }();
+  return o;
+}
+
+bool g_configured = false;
+RuntimeSettings g_settings;
+
+void apply_split(int openmp, int blas) {
+  at::set_num_threads(openmp);
+  openblas().set(blas);
 }
 }  // namespace
 
 RuntimeSettings configure_runtime() {
-  static const RuntimeSettings settings = [] {
-    RuntimeSettings s;
-    s.allocator_tuned = !user_set_malloc_tunables() && keep_freed_memory_for_reuse();
-    if (!user_set("OMP_NUM_THREADS")) at::set_num_threads(cores_for_this_process());
-    s.intra_op_threads = at::get_num_threads();
-    if (!user_set("OPENBLAS_NUM_THREADS")) s.blas_threads = set_openblas_threads(1);
-    return s;
-  }();
-  return settings;
+  if (g_configured) return g_settings;
+  g_configured = true;
+  g_settings.allocator_tuned = !user_set_malloc_tunables() && keep_freed_memory_for_reuse();
+  g_settings.cores = cores_for_this_process();
+  g_settings.threads_managed =
+      openblas().set != nullptr && !user_set("OMP_NUM_THREADS") && !user_set("OPENBLAS_NUM_THREADS");
+  if (g_settings.threads_managed) apply_split(1, g_settings.cores);  // the fp32 split until a scope says else
+  return g_settings;
 }
 
 std::string describe(const RuntimeSettings& s) {
   return std::string("allocator: ") +
-         (s.allocator_tuned ? "freed tensors kept for reuse" : "glibc defaults") +
-         "; intra-op threads: " + std::to_string(s.intra_op_threads) +
-         "; OpenBLAS threads: " + (s.blas_threads > 0 ? std::to_string(s.blas_threads) : "as set");
+         (s.allocator_tuned ? "freed tensors kept for reuse" : "glibc defaults") + "; threads: " +
+         (s.threads_managed ? std::to_string(s.cores) + " cores to OpenBLAS (fp32) or OpenMP (bf16)"
+                            : "as LibTorch and the environment set them");
+}
+
+ThreadSplit current_thread_split() {
+  return {at::get_num_threads(), openblas().get ? openblas().get() : 0};
+}
+
+GemmThreadsScope::GemmThreadsScope(bool reduced_precision_gemms) {
+  if (!g_configured || !g_settings.threads_managed) return;
+  active_ = true;
+  const ThreadSplit now = current_thread_split();
+  previous_openmp_ = now.openmp;
+  previous_blas_ = now.blas;
+  const int cores = g_settings.cores;
+  const int openmp = reduced_precision_gemms ? cores : 1, blas = reduced_precision_gemms ? 1 : cores;
+  if (openmp != now.openmp || blas != now.blas) apply_split(openmp, blas);
+}
+
+GemmThreadsScope::~GemmThreadsScope() {
+  if (!active_) return;
+  const ThreadSplit now = current_thread_split();
+  if (now.openmp != previous_openmp_ || now.blas != previous_blas_)
+    apply_split(previous_openmp_, previous_blas_);
 }
 
 }  // namespace amt

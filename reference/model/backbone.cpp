@@ -3,10 +3,12 @@
 #include <torch/torch.h>
 
 #include "reference/core/error.hpp"
+#include "reference/core/runtime.hpp"
 #include "reference/model/dinov2.hpp"
 #include "reference/model/dinov3.hpp"
 #include "reference/precision/autocast_guard.hpp"
 #include "reference/precision/module_scope.hpp"
+#include "reference/precision/plan.hpp"
 
 namespace amt::model {
 
@@ -48,6 +50,7 @@ BackboneOutput Backbone::forward(const torch::Tensor& pixels_in, const precision
                      " but policy " + policy.name() + " expects " + c10::toString(policy.param_dtype()) +
                      "; call precision::apply_param_dtype(backbone, policy) first");
   }
+  const GemmThreadsScope threads(precision::computes_below_fp32(policy));  // reference/core/runtime.hpp
   precision::AutocastGuard autocast(policy);
   const torch::Tensor x = scope.output(forward_tokens(pixels, hp, wp, policy));
 

@@ -1,14 +1,12 @@
 // configure_runtime(): after it, a large tensor comes from the heap (no mmap'd block whose pages fault in
 // again on every allocation), freeing it does not give the memory back to the kernel, and one thread pool
 // (OpenMP's, all cores) does the work.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
 #include "reference/core/runtime.hpp"
 
@@ -21,14 +19,6 @@ TEST(Runtime, LargeTensorsComeFromTheHeapAndStayForReuse) {
     GTEST_SKIP() << "GLIBC_TUNABLES sets malloc options: configure_runtime leaves the allocator alone";
   const RuntimeSettings settings = configure_runtime();
   ASSERT_TRUE(settings.allocator_tuned) << describe(settings);
-  EXPECT_EQ(settings.intra_op_threads, at::get_num_threads());
-  if (std::getenv("OMP_NUM_THREADS") == nullptr && std::getenv("LOCAL_WORLD_SIZE") == nullptr) {
-    EXPECT_EQ(settings.intra_op_threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  }
-  // OpenBLAS (when libblas.so.3 is OpenBLAS) runs in the calling thread: one pool, OpenMP's.
-  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && dlsym(RTLD_DEFAULT, "openblas_get_num_threads")) {
-    EXPECT_EQ(settings.blas_threads, 1);
-  }
   const size_t mapped_before = mallinfo2().hblkhd;  // bytes in mmap'd blocks
   size_t heap_with_tensor = 0;
   {
@@ -39,6 +29,29 @@ TEST(Runtime, LargeTensorsComeFromTheHeapAndStayForReuse) {
   EXPECT_GE(mallinfo2().arena, heap_with_tensor) << "freeing the tensor trimmed the heap";
   EXPECT_GE(heap_with_tensor, size_t{64} << 20);
   EXPECT_NE(describe(settings).find("kept for reuse"), std::string::npos) << describe(settings);
+}
+
+// fp32 GEMMs go to OpenBLAS, bf16 ones to oneDNN on OpenMP: each scope gives its pool the cores and restores
+// the split it found.
+TEST(Runtime, GemmThreadsScopeGivesTheCoresToThePoolThatRunsTheGemms) {
+  const RuntimeSettings settings = configure_runtime();
+  if (!settings.threads_managed) GTEST_SKIP() << describe(settings);
+  const ThreadSplit start = current_thread_split();
+  EXPECT_EQ(start.openmp, 1);
+  EXPECT_EQ(start.blas, settings.cores);
+  {
+    const GemmThreadsScope bf16(true);
+    EXPECT_EQ(current_thread_split().openmp, settings.cores);
+    EXPECT_EQ(current_thread_split().blas, 1);
+    {
+      const GemmThreadsScope fp32(false);
+      EXPECT_EQ(current_thread_split().openmp, 1);
+      EXPECT_EQ(current_thread_split().blas, settings.cores);
+    }
+    EXPECT_EQ(current_thread_split().openmp, settings.cores);
+  }
+  EXPECT_EQ(current_thread_split().openmp, start.openmp);
+  EXPECT_EQ(current_thread_split().blas, start.blas);
 }
 
 }  // namespace
