@@ -63,6 +63,9 @@ def main():
     benches = by_name(load(folder, "amt_bench.json", {}))
     data = by_name(load(folder, "data_one_core.json", {}))
     sbs = side_by_side_min(load(folder, "side_by_side.jsonl", []))
+    for batch in (1, 4):  # for fp32, AMT-Ref's thread split is eager's default one (1 OpenMP, OpenBLAS's pool)
+        if ("eager-default", batch, "fp32") in sbs:
+            sbs.setdefault(("eager-same-threads", batch, "fp32"), sbs[("eager-default", batch, "fp32")])
     suite = load(folder, "amt_bench.json", {})
     context = suite.get("context", {})
     with open(os.path.join(folder, "date.txt")) as f:
@@ -126,9 +129,10 @@ def main():
     impls = ["amt-ref", "eager-same-threads", "eager-default", "eager-same-threads+allocator"]
     lines += ["", "## Side by side with PyTorch eager (S/14, 448×336)", "",
               "Minimum over interleaved rounds (AMT-Ref, then each eager variant, repeated), since single runs on a "
-              "shared machine scatter by ±40 %. Same threads: OpenMP on all cores, OpenBLAS single-threaded, as "
-              "AMT-Ref runs (reference/core/runtime.hpp); default: eager as `python3` starts it (1 LibTorch "
-              "thread, OpenBLAS's own pool); + allocator: also AMT-Ref's malloc setting (GLIBC_TUNABLES). "
+              "shared machine scatter by ±40 %. Same threads: AMT-Ref's split (reference/core/runtime.hpp) — for "
+              "fp32 1 OpenMP thread and OpenBLAS's pool, which is also eager's default; for bf16 OpenMP on all "
+              "cores and OpenBLAS in the caller; default: eager as `python3` starts it; + allocator: also "
+              "AMT-Ref's malloc setting (GLIBC_TUNABLES). "
               "Ratio = eager ms ÷ AMT-Ref ms.", "",
               "| batch | policy | AMT-Ref ms | eager, same threads | ratio | eager, default | ratio | "
               "eager, same threads + allocator | ratio |", "|---|---|---|---|---|---|---|---|---|"]

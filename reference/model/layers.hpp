@@ -12,6 +12,7 @@
 #include <string>
 
 #include "reference/model/vit_config.hpp"
+#include "reference/precision/islands.hpp"
 #include "reference/precision/policy.hpp"
 
 namespace amt::model {
@@ -37,7 +38,7 @@ class LayerScaleImpl : public torch::nn::Module {
   LayerScaleImpl(int64_t dim, double init);
   // residual + λ·x in one pass over the tokens (the block's residual add; type promotion as x·λ then +).
   torch::Tensor add_to(const torch::Tensor& residual, const torch::Tensor& x) {
-    return torch::addcmul(residual, x, lambda1);
+    return precision::add_scaled_residual(residual, x, lambda1);
   }
 
   torch::Tensor lambda1;

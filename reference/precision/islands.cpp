@@ -79,6 +79,12 @@ torch::Tensor to_param(const torch::Tensor& x, const PrecisionPolicy& policy) {
   return x.to(policy.param_dtype());
 }
 
+torch::Tensor add_scaled_residual(const torch::Tensor& residual, const torch::Tensor& branch,
+                                  const torch::Tensor& gain) {
+  const torch::ScalarType dt = c10::promoteTypes(at::result_type(residual, branch), gain.scalar_type());
+  return torch::addcmul(residual.to(dt), branch.to(dt), gain.to(dt));
+}
+
 torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out_h, int64_t out_w,
                                          double scale_h, double scale_w) {
   if (table.dim() != 4) throw ShapeError("position table must be [1,C,M,M] for interpolation");

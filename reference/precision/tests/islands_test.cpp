@@ -49,6 +49,19 @@ TEST(Islands, PositionInterpolationScaleFactorModeGivesTheRequestedSize) {
   EXPECT_GT((out - by_size).abs().max().item<double>(), 1e-3) << "meta and hf modes must differ";
 }
 
+// The residual add keeps type promotion's dtype and value: an fp32 stream with a bf16 branch gives fp32 equal
+// to r + λ·x computed from the widened branch; an all-bf16 block stays bf16.
+TEST(Islands, ScaledResidualAddKeepsTypePromotion) {
+  const torch::Tensor r = torch::randn({2, 7, 16}), gain = torch::randn({16});
+  const torch::Tensor branch = torch::randn({2, 7, 16}).to(torch::kBFloat16);
+  const torch::Tensor y = add_scaled_residual(r, branch, gain);
+  EXPECT_EQ(y.scalar_type(), torch::kFloat);
+  EXPECT_EQ(y.scalar_type(), (r + branch * gain).scalar_type());
+  EXPECT_TRUE(torch::allclose(y, r + branch.to(torch::kFloat) * gain, 1e-6, 1e-6));
+  const torch::Tensor y16 = add_scaled_residual(r.to(torch::kBFloat16), branch, gain.to(torch::kBFloat16));
+  EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
+}
+
 TEST(Islands, LayerNormAfterLinearWorksUnderAutocastAndKeepsInputDtype) {
   torch::nn::Linear lin(8, 8);
   torch::nn::LayerNorm ln(torch::nn::LayerNormOptions({8}));
