@@ -55,7 +55,7 @@ def verdict(value, target, higher_is_better=True):
     if ok:
         return "**met**"
     gap = (target / value - 1) if higher_is_better else (value / target - 1)
-    return f"missed by {100 * gap:.0f} %"
+    return f"missed by {100 * gap:.0f} %" if gap >= 0.01 else f"missed by {100 * gap:.1f} %"
 
 
 def main():
