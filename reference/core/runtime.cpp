@@ -91,20 +91,18 @@ ThreadSplit current_thread_split() {
 
 GemmThreadsScope::GemmThreadsScope(bool reduced_precision_gemms) {
   if (!g_configured || !g_settings.threads_managed) return;
-  active_ = true;
   const ThreadSplit now = current_thread_split();
-  previous_openmp_ = now.openmp;
-  previous_blas_ = now.blas;
   const int cores = g_settings.cores;
   const int openmp = reduced_precision_gemms ? cores : 1, blas = reduced_precision_gemms ? 1 : cores;
-  if (openmp != now.openmp || blas != now.blas) apply_split(openmp, blas);
+  if (openmp == now.openmp && blas == now.blas) return;
+  previous_openmp_ = now.openmp;
+  previous_blas_ = now.blas;
+  changed_ = true;
+  apply_split(openmp, blas);
 }
 
 GemmThreadsScope::~GemmThreadsScope() {
-  if (!active_) return;
-  const ThreadSplit now = current_thread_split();
-  if (now.openmp != previous_openmp_ || now.blas != previous_blas_)
-    apply_split(previous_openmp_, previous_blas_);
+  if (changed_) apply_split(previous_openmp_, previous_blas_);
 }
 
 }  // namespace amt
