@@ -6,10 +6,9 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <chrono>
 #include <string>
 
-#include "bench/gemm_reference.hpp"
+#include "bench/bench_common.hpp"
 #include "bench/registry.hpp"
 #include "reference/model/backbone.hpp"
 #include "reference/precision/boundary.hpp"
@@ -17,16 +16,7 @@
 
 namespace {
 
-using amt::precision::PolicyKind;
-
-double forward_flops(const amt::model::VitConfig& c, int64_t hp, int64_t wp) {
-  const double n = 1.0 + c.num_register_tokens + hp * wp, d = c.hidden_size, f = c.intermediate_size;
-  const double per_layer = 2 * n * (4 * d * d)     // q, k, v, o projections
-                           + 2 * 2 * n * n * d     // q·kᵀ and p·v
-                           + 2 * n * (2 * d * f);  // MLP
-  const double patch = 2.0 * hp * wp * d * c.num_channels * c.patch_size * c.patch_size;
-  return patch + c.num_layers * per_layer;
-}
+using amt::bench::PolicyKind;
 
 void BM_BackboneForward(benchmark::State& state, const std::string& preset, PolicyKind kind, int64_t batch,
                         int64_t H, int64_t W) {
@@ -38,23 +28,14 @@ void BM_BackboneForward(benchmark::State& state, const std::string& preset, Poli
   torch::NoGradGuard no_grad;
   const torch::Tensor pixels =
       amt::precision::conform_image(torch::randn({batch, 3, H, W}), policy, "pixel_values");
-  const int64_t hp = H / cfg.patch_size, wp = W / cfg.patch_size, tokens = batch * (1 + hp * wp);
-  const double gemm = amt::bench::gemm_gflops(tokens, cfg.hidden_size, cfg.intermediate_size,
-                                              kind == PolicyKind::kFp32 ? torch::kFloat : torch::kBFloat16);
+  const double gemm = amt::bench::mlp_gemm_gflops(cfg, batch, H, W, kind);
   model->forward(pixels, policy);  // warm-up: oneDNN primitive creation, allocator
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto _ : state) {
+  const double seconds = amt::bench::timed_loop(state, [&] {
     auto out = model->forward(pixels, policy);
     benchmark::DoNotOptimize(out.patch.data_ptr());
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double gflops =
-      batch * forward_flops(cfg, hp, wp) * static_cast<double>(state.iterations()) / seconds * 1e-9;
-  state.counters["GFLOP/s"] = gflops;
-  state.counters["GEMM_GFLOP/s"] = gemm;
-  state.counters["vs_GEMM"] = gflops / gemm;
-  state.counters["threads"] = torch::get_num_threads();
-  state.SetItemsProcessed(state.iterations() * batch);
+  });
+  const double flops = batch * amt::bench::vit_forward_flops(cfg, H / cfg.patch_size, W / cfg.patch_size);
+  amt::bench::report_against_gemm(state, kind, flops, seconds, gemm, batch);
 }
 
 }  // namespace
@@ -66,9 +47,7 @@ void amt::bench::register_backbone_benchmarks() {
   for (const char* preset : {"dinov2-tiny", "dinov2-s14"})
     for (const Size size : {Size{224, 224}, Size{448, 336}})
       for (const int64_t batch : {1, 4})
-        for (const auto& [kind, name] :
-             {std::pair{PolicyKind::kFp32, "fp32"}, std::pair{PolicyKind::kBf16Autocast, "bf16-autocast"},
-              std::pair{PolicyKind::kBf16Pure, "bf16-pure"}}) {
+        for (const auto& [kind, name] : kPolicies) {
           const std::string label = std::string("BM_BackboneForward/") + preset + "/" +
                                     std::to_string(size.h) + "x" + std::to_string(size.w) + "/b" +
                                     std::to_string(batch) + "/" + name;
