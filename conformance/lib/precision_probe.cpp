@@ -12,6 +12,7 @@
 #include "conformance/lib/outcome.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/curves_png.hpp"
+#include "reference/io/file_bytes.hpp"
 #include "reference/model/forward_cli.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/islands.hpp"
@@ -231,6 +232,44 @@ std::vector<std::string> ranked_modules(const Ledger& ledger) {
   return out;
 }
 
+std::vector<Growth> ranked_by_growth(const Ledger& ledger, const Ledger& baseline) {
+  const auto differ = [](const char* field, const std::string& a, const std::string& b) {
+    if (a != b)
+      throw ConfigError("baseline ledger is of another " + std::string(field) + ": '" + b + "', this run '" +
+                        a + "'");
+  };
+  differ("config", ledger.config, baseline.config);
+  differ("batch", ledger.batch_source, baseline.batch_source);
+  differ("plan", ledger.plan, baseline.plan);
+  std::map<std::string, const LedgerRow*> base;
+  for (const auto& r : baseline.rows) base[r.module] = &r;
+  constexpr double kFloor = 1e-9;
+  std::vector<Growth> out;
+  for (const auto& r : ledger.rows) {
+    if (r.module.find('#') != std::string::npos) continue;  // a repeated call: its first call stands for it
+    const auto it = base.find(r.module);
+    if (it == base.end()) continue;
+    Growth g{r.module, r.depth, it->second->added_rel_l2, r.added_rel_l2, 1.0, false, false};
+    g.ratio = (g.added + kFloor) / (g.baseline_added + kFloor);
+    g.changed = std::abs(g.ratio - 1.0) > kGrowthChangeTolerance;
+    out.push_back(g);
+  }
+  // "model" is the root (its children's paths do not start with "model."); otherwise a path prefix.
+  const auto inside = [](const std::string& outer, const std::string& inner) {
+    return outer != inner && (outer == "model" || inner.rfind(outer + ".", 0) == 0);
+  };
+  for (auto& g : out) {
+    g.innermost = g.changed && std::none_of(out.begin(), out.end(), [&](const Growth& h) {
+                    return h.changed && inside(g.module, h.module);
+                  });
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Growth& a, const Growth& b) {
+    if (a.innermost != b.innermost) return a.innermost;
+    return std::abs(std::log(a.ratio)) > std::abs(std::log(b.ratio));
+  });
+  return out;
+}
+
 // --- reports -----------------------------------------------------------------------------------------------
 
 nlohmann::json ledger_to_json(const Ledger& ledger) {
@@ -256,6 +295,43 @@ nlohmann::json ledger_to_json(const Ledger& ledger) {
 }
 
 namespace {
+// One field of a `probe --json` file, with the file and the field named when it is missing or mistyped.
+template <class T>
+T json_field(const nlohmann::json& j, const std::string& key, const std::string& file,
+             const std::string& where) {
+  const std::string field = where.empty() ? key : where + "." + key;
+  if (!j.is_object() || !j.contains(key)) throw FormatError(file, field, "missing");
+  try {
+    return j.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw FormatError(file, field, "has the wrong type (" + std::string(j.at(key).type_name()) + ")");
+  }
+}
+
+Ledger ledger_from_json(const nlohmann::json& j, const std::string& file, const std::string& where) {
+  Ledger l;
+  l.plan = json_field<std::string>(j, "plan", file, where);
+  l.config = json_field<std::string>(j, "config", file, where);
+  l.batch_source = json_field<std::string>(j, "batch", file, where);
+  l.runs = json_field<int64_t>(j, "runs", file, where);
+  const auto modules = json_field<nlohmann::json>(j, "modules", file, where);
+  if (!modules.is_array()) throw FormatError(file, where + ".modules", "is not an array");
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const std::string at = where + ".modules[" + std::to_string(i) + "]";
+    LedgerRow r;
+    r.module = json_field<std::string>(modules[i], "module", file, at);
+    r.depth = json_field<int>(modules[i], "depth", file, at);
+    r.dtype = json_field<std::string>(modules[i], "dtype", file, at);
+    r.rel_l2 = json_field<double>(modules[i], "rel_l2", file, at);
+    r.min_cos = json_field<double>(modules[i], "min_cos", file, at);
+    r.added_rel_l2 = json_field<double>(modules[i], "added_rel_l2", file, at);
+    if (!std::isfinite(r.added_rel_l2) || r.added_rel_l2 < 0)
+      throw FormatError(file, at + ".added_rel_l2", "must be a finite number >= 0");
+    l.rows.push_back(r);
+  }
+  return l;
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -289,6 +365,54 @@ std::string ledger_table(const Ledger& ledger) {
   for (const auto& t : ledger.task) os << "  " << t.output << " " << format_value(t.max) << " " << t.unit;
   os << "\n";
   return os.str();
+}
+
+Ledger ledger_from_json_file(const std::string& file, const std::string& plan) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(io::read_file_bytes(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(file, "", std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_array()) j = nlohmann::json::array({j});
+  std::string plans;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string where = "[" + std::to_string(i) + "]";
+    const auto name = json_field<std::string>(j[i], "plan", file, where);
+    if (name == plan) return ledger_from_json(j[i], file, where);
+    plans += (plans.empty() ? "" : ", ") + name;
+  }
+  throw FormatError(file, "plan", "no ledger of plan '" + plan + "' (it holds: " + plans + ")");
+}
+
+std::string growth_table(const std::vector<Growth>& growth, const std::string& baseline, size_t top) {
+  std::ostringstream os;
+  os << "added error vs " << baseline << ", innermost changed modules first (*):\n";
+  os << "        ratio  added      baseline   module\n";
+  for (size_t i = 0; i < std::min(top, growth.size()); ++i) {
+    const Growth& g = growth[i];
+    os << fmt("%4.0f", static_cast<double>(i + 1)) << (g.innermost ? " *" : "  ") << fmt("%7.3fx", g.ratio)
+       << "  " << fmt("%.3e", g.added) << "  " << fmt("%.3e", g.baseline_added) << "  " << g.module << "\n";
+  }
+  const auto changed = std::count_if(growth.begin(), growth.end(), [](const Growth& g) { return g.changed; });
+  os << changed << " of " << growth.size() << " modules changed by more than "
+     << fmt("%.0f", 100 * kGrowthChangeTolerance) << " %\n";
+  return os.str();
+}
+
+nlohmann::json growth_to_json(const std::vector<Growth>& growth, const std::string& baseline) {
+  nlohmann::json j;
+  j["baseline"] = baseline;
+  j["modules"] = nlohmann::json::array();
+  for (const auto& g : growth)
+    j["modules"].push_back({{"module", g.module},
+                            {"depth", g.depth},
+                            {"added_rel_l2", g.added},
+                            {"baseline_added_rel_l2", g.baseline_added},
+                            {"ratio", g.ratio},
+                            {"changed", g.changed},
+                            {"innermost", g.innermost}});
+  return j;
 }
 
 std::string ledger_markdown(const std::vector<Ledger>& ledgers) {

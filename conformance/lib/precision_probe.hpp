@@ -87,7 +87,33 @@ Ledger probe_ledger(PlanRunner& runner, const precision::PrecisionPlan& plan);
 // The module paths of a ledger ordered by added error, largest first (ties keep execution order).
 std::vector<std::string> ranked_modules(const Ledger& ledger);
 
+// How a module's added error compares with a baseline ledger of the same case and plan (a fault-free run of
+// this build, or a stored `probe --json` of a known-good one). A module's added error holds everything inside
+// it, and a change early in the network is amplified downstream, so the ratio alone would blame the outer
+// modules; the module to blame is the innermost one whose added error changed: changed itself, nothing
+// watched inside it changed.
+struct Growth {
+  std::string module;
+  int depth = 0;
+  double baseline_added = 0.0, added = 0.0;
+  double ratio = 1.0;      // (added + 1e-9) / (baseline_added + 1e-9): the floor keeps exact zeros comparable
+  bool changed = false;    // |ratio - 1| > kGrowthChangeTolerance
+  bool innermost = false;  // changed, and no module inside it changed
+};
+// Unaffected modules move by up to ~0.2 % when a fault also shifts the fp64 reference (measured on tiny:
+// 0.16 % at most), a fault in a module moves its own added error by 5 % and more.
+inline constexpr double kGrowthChangeTolerance = 0.01;
+// Rows matched by module path (rows the baseline lacks are left out): the innermost changed modules first,
+// by the size of their change (|log ratio|), then the others by the same key; ties keep execution order.
+// Throws ConfigError when the two ledgers are of different configs, batches or plans.
+std::vector<Growth> ranked_by_growth(const Ledger& ledger, const Ledger& baseline);
+std::string growth_table(const std::vector<Growth>& growth, const std::string& baseline, size_t top);
+nlohmann::json growth_to_json(const std::vector<Growth>& growth, const std::string& baseline);
+
 nlohmann::json ledger_to_json(const Ledger& ledger);
+// Reads back what `probe --json` wrote (an array of ledgers, or one): the ledger of plan `plan`. Malformed
+// content is a FormatError naming the file and the field.
+Ledger ledger_from_json_file(const std::string& file, const std::string& plan);
 std::string ledger_table(const Ledger& ledger);  // fixed-width text, one row per module, task outputs after
 std::string ledger_markdown(const std::vector<Ledger>& ledgers);
 // Relative L2 and added error per module along the execution order, one line per ledger (log y).

@@ -92,6 +92,36 @@ TEST(HarnessCli, AReportDirThatIsAFileIsAOneLineError) {
   EXPECT_NE(r.out.find(file + ": --report-dir"), std::string::npos) << r.out;
 }
 
+// `probe --inject-fault` ledgers the fault-free run too and ranks the modules by how much more error they
+// add: the faulted module heads the list. The JSON it writes is a baseline for a later `--baseline` run.
+TEST(HarnessCli, ProbeWithAFaultPointsAtTheFaultedModule) {
+  const std::string dir = fresh_dir("amt_cli_probe_fault");
+  const CliRun faulted = run_cli(
+      "probe --config tiny --policy bf16-pure --inject-fault island.position_interpolation_compute_dtype "
+      "--json " +
+      dir + "/faulted.json");
+  ASSERT_EQ(faulted.code, 0) << faulted.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      faulted.out, m,
+      std::regex("added error vs the fault-free run, innermost changed modules first \\(\\*\\):\n.*\n"
+                 " +1 \\* +[0-9.]+x +\\S+ +\\S+ +(\\S+)\n")))
+      << faulted.out;
+  EXPECT_EQ(m[1], "encoder.backbone.embeddings") << faulted.out;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/faulted.json"));
+
+  // A stored ledger as the baseline (here the faulted one, against a fault-free run): the table names the
+  // file; a file without a ledger of the probed plan is a one-line error naming the file and the field.
+  const CliRun clean = run_cli("probe --config tiny --policy bf16-pure --baseline " + dir + "/faulted.json");
+  ASSERT_EQ(clean.code, 0) << clean.out;
+  EXPECT_NE(clean.out.find("added error vs " + dir + "/faulted.json"), std::string::npos) << clean.out;
+  const CliRun other = run_cli("probe --config tiny --policy fp32 --baseline " + dir + "/faulted.json");
+  EXPECT_EQ(other.code, 2) << other.out;
+  EXPECT_NE(other.out.find(dir + "/faulted.json [plan]: no ledger of plan 'fp32'"), std::string::npos)
+      << other.out;
+  EXPECT_EQ(std::count(other.out.begin(), other.out.end(), '\n'), 1) << other.out;
+}
+
 TEST(HarnessCli, ListNamesEveryPropertyWithItsBudgets) {
   const CliRun list = run_cli("--list");
   EXPECT_EQ(list.code, 0) << list.out;

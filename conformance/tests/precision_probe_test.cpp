@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "conformance/lib/fp32_islands.hpp"
 #include "conformance/lib/precision_probe.hpp"
@@ -99,6 +101,87 @@ TEST(PrecisionProbe, AFaultInOneModuleShowsInThatModulesAddedError) {
   }
   EXPECT_EQ(most, kEmbeddings);
   EXPECT_GT(growth, 1e-5);
+
+  // What `probe --inject-fault` prints: ranked against the fault-free ledger, the faulted module is the
+  // innermost changed one and comes first; the modules that contain it changed too (their added error holds
+  // it, amplified downstream: the encoder's grows by more than the embeddings' own), the rest did not.
+  const std::vector<Growth> ranked = ranked_by_growth(faulted, clean);
+  ASSERT_FALSE(ranked.empty());
+  EXPECT_EQ(ranked.front().module, kEmbeddings);
+  EXPECT_TRUE(ranked.front().innermost);
+  for (const auto& g : ranked) {
+    const bool contains = g.module == "model" || g.module == "encoder" || g.module == "encoder.backbone";
+    if (g.module != kEmbeddings) {
+      EXPECT_FALSE(g.innermost) << g.module;
+    }
+    if (!contains && g.module != kEmbeddings) {
+      EXPECT_FALSE(g.changed) << g.module << " " << g.ratio;
+    }
+  }
+  // The plain ledger alone does not point at it: bf16-pure's GEMM-heavy modules add more error than the
+  // faulted resampling, which is why the ranking is against a baseline.
+  EXPECT_NE(ranked_modules(faulted).front(), kEmbeddings);
+}
+
+// The example: LayerNorm run on its bf16 input (island.layer_norm_mixed) changes every LayerNorm, so
+// the innermost changed modules are exactly the LayerNorms (named *norm*), and they head the ranking.
+TEST(PrecisionProbe, TheLayerNormFaultIsBlamedOnTheLayerNorms) {
+  const PrecisionPolicy pure(PolicyKind::kBf16Pure);
+  const Ledger clean = probe_ledger(tiny_runner(), pure);
+  Ledger faulted;
+  {
+    ScopedFault fault("island.layer_norm_mixed");
+    faulted = probe_ledger(tiny_runner(), pure);
+  }
+  const std::vector<Growth> ranked = ranked_by_growth(faulted, clean);
+  ASSERT_FALSE(ranked.empty());
+  EXPECT_TRUE(ranked.front().innermost);
+  int norms = 0;
+  for (const auto& g : ranked) {
+    const bool is_norm = g.module.find("norm") != std::string::npos;
+    if (g.innermost) {
+      EXPECT_TRUE(is_norm) << g.module;
+      ++norms;
+    }
+    if (is_norm) {
+      EXPECT_TRUE(g.innermost) << g.module << " " << g.ratio;
+    }
+  }
+  EXPECT_GT(norms, 20);
+}
+
+TEST(PrecisionProbe, ABaselineLedgerReadsBackFromItsJsonAndMustBeOfTheSameCase) {
+  const PrecisionPolicy pure(PolicyKind::kBf16Pure);
+  const Ledger clean = probe_ledger(tiny_runner(), pure);
+  const std::string file = ::testing::TempDir() + "/amt_probe_baseline.json";
+  {
+    std::ofstream out(file);
+    out << nlohmann::json::array({ledger_to_json(clean)}).dump(2);
+  }
+  const Ledger back = ledger_from_json_file(file, clean.plan);
+  ASSERT_EQ(back.rows.size(), clean.rows.size());
+  for (const auto& g : ranked_by_growth(clean, back)) EXPECT_DOUBLE_EQ(g.ratio, 1.0) << g.module;
+
+  EXPECT_NE(::amt::testing::thrown_message<FormatError>([&] {
+              ledger_from_json_file(file, "fp32");
+            }).find("no ledger of plan 'fp32'"),
+            std::string::npos);
+  Ledger other = clean;
+  other.config = "small";
+  EXPECT_NE(::amt::testing::thrown_message<ConfigError>([&] {
+              ranked_by_growth(clean, other);
+            }).find("another config"),
+            std::string::npos);
+  {
+    nlohmann::json j = ledger_to_json(clean);
+    j["modules"][3].erase("added_rel_l2");
+    std::ofstream out(file);
+    out << j.dump();
+  }
+  EXPECT_NE(::amt::testing::thrown_message<FormatError>([&] {
+              ledger_from_json_file(file, clean.plan);
+            }).find("[[0].modules[3].added_rel_l2]: missing"),
+            std::string::npos);
 }
 
 TEST(PrecisionProbe, IslandSearchFindsTheKnownAnswerAndProvesItOneMinimal) {

@@ -61,29 +61,57 @@ const amt::cli::Registration kProbe{
           ->capture_default_str();
       app.add_option("--keep-fp32", *keep, "module paths kept in fp32 in every probed plan (comma-separated)")
           ->delimiter(',');
+      auto baseline = std::make_shared<std::string>();
+      app.add_option(
+          "--baseline", *baseline,
+          "a `probe --json` file of a known-good run of the same case: rank the modules by how much "
+          "more error they add than there (with --inject-fault and no --baseline, the fault-free "
+          "run of this build is the baseline)");
       app.add_option("--json", *json, "write the ledgers as JSON");
       app.add_option("--md", *md, "write the ledgers as Markdown tables");
       app.add_option("--png", *png, "draw relative error per module along the execution order");
       return [=] {
-        amt::conformance::PlanRunner runner(subject(*o));
-        std::vector<amt::conformance::Ledger> ledgers;
+        namespace conf = amt::conformance;
+        conf::PlanRunner runner(subject(*o));
+        std::vector<conf::Ledger> ledgers;
+        std::vector<nlohmann::json> growth;
         for (const auto& p : *policies) {
           const amt::precision::PrecisionPlan plan(amt::precision::PrecisionPolicy::parse(p), *keep);
-          ledgers.push_back(amt::conformance::probe_ledger(runner, plan));
-          std::cout << amt::conformance::ledger_table(ledgers.back());
+          conf::Ledger base;
+          std::string base_name;
+          if (!baseline->empty()) {
+            base = conf::ledger_from_json_file(*baseline, plan.name());
+            base_name = *baseline;
+          } else if (!o->faults.empty()) {
+            const amt::FaultsSuspended fault_free;
+            base = conf::probe_ledger(runner, plan);
+            base_name = "the fault-free run";
+          }
+          ledgers.push_back(conf::probe_ledger(runner, plan));
+          std::cout << conf::ledger_table(ledgers.back());
+          if (!base_name.empty()) {
+            const auto ranked = conf::ranked_by_growth(ledgers.back(), base);
+            std::cout << conf::growth_table(ranked, base_name, 8);
+            growth.push_back(conf::growth_to_json(ranked, base_name));
+          } else {
+            growth.emplace_back(nullptr);
+          }
         }
         if (!json->empty()) {
           nlohmann::json j = nlohmann::json::array();
-          for (const auto& l : ledgers) j.push_back(amt::conformance::ledger_to_json(l));
+          for (size_t i = 0; i < ledgers.size(); ++i) {
+            j.push_back(conf::ledger_to_json(ledgers[i]));
+            if (!growth[i].is_null()) j.back()["growth"] = growth[i];
+          }
           write_text(*json, j.dump(2) + "\n");
           std::cout << "probe: wrote " << *json << "\n";
         }
         if (!md->empty()) {
-          write_text(*md, amt::conformance::ledger_markdown(ledgers));
+          write_text(*md, conf::ledger_markdown(ledgers));
           std::cout << "probe: wrote " << *md << "\n";
         }
         if (!png->empty()) {
-          amt::conformance::write_ledger_png(*png, ledgers);
+          conf::write_ledger_png(*png, ledgers);
           std::cout << "probe: wrote " << *png << "\n";
         }
         return 0;
