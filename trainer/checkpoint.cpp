@@ -13,6 +13,7 @@
 
 #include "reference/core/error.hpp"
 #include "reference/io/file_bytes.hpp"
+#include "reference/io/json_file.hpp"
 #include "reference/io/safetensors.hpp"
 
 namespace amt::trainer {
@@ -175,13 +176,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint c;
   const fs::path state_file = dir / "state.json";
   if (!fs::is_regular_file(state_file)) throw CheckpointError(state_file.string() + ": missing");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(io::read_file_bytes(state_file.string()));
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(state_file.string(), "", std::string("not valid JSON: ") + e.what());
-  }
-  c.state = train_state_from_json(j, state_file.string());
+  c.state = train_state_from_json(io::load_json_file(state_file.string()), state_file.string());
   c.model = read_tensors(dir / "model.safetensors");
   std::map<std::string, std::string> meta;
   c.backbone = read_tensors(dir / "backbone.safetensors", &meta);

@@ -15,6 +15,7 @@
 #include "reference/data/loader.hpp"
 #include "reference/io/curves_png.hpp"
 #include "reference/io/file_bytes.hpp"
+#include "reference/io/json_file.hpp"
 #include "reference/model/amt_config.hpp"
 #include "reference/model/hf_config_writer.hpp"
 #include "reference/model/weights_loader.hpp"
@@ -224,13 +225,7 @@ RunResult run_training(const RunOptions& o) {
     resume_from = resolve_checkpoint(o.resume);
     run_dir = fs::path(resume_from).parent_path().parent_path().string();
     const std::string cfg_file = run_dir + "/config.json";
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(io::read_file_bytes(cfg_file));
-    } catch (const nlohmann::json::exception& e) {
-      throw FormatError(cfg_file, "", std::string("not valid JSON: ") + e.what());
-    }
-    cfg = from_json(j, cfg_file);
+    cfg = from_json(io::load_json_file(cfg_file), cfg_file);
     for (const auto& a : o.overrides) {
       if (!resumable_override(a))
         throw ConfigError("--resume: '" + a.substr(0, a.find('=')) +

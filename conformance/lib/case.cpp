@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "reference/core/error.hpp"
+#include "reference/io/json_file.hpp"
 
 namespace amt::conformance {
 
@@ -55,17 +56,9 @@ nlohmann::json case_to_json(const Case& c) {
 }
 
 namespace {
-template <class T>
-T field(const nlohmann::json& j, const char* name, const std::string& source) {
-  if (!j.is_object() || !j.contains(name)) throw FormatError(source, name, "missing");
-  try {
-    return j.at(name).get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(source, name, std::string("wrong type: ") + e.what());
-  }
-}
+using io::json_field;
 torch::ScalarType dtype_field(const nlohmann::json& j, const char* name, const std::string& source) {
-  const std::string s = field<std::string>(j, name, source);
+  const std::string s = json_field<std::string>(j, name, source);
   try {
     return parse_dtype_short_name(s);
   } catch (const ConfigError& e) {
@@ -76,22 +69,22 @@ torch::ScalarType dtype_field(const nlohmann::json& j, const char* name, const s
 
 Case case_from_json(const nlohmann::json& j, const std::string& source) {
   Case c;
-  c.property = field<std::string>(j, "property", source);
-  c.config = field<std::string>(j, "config", source);
-  c.backbone = field<std::string>(j, "backbone", source);
-  c.shuffle = field<int64_t>(j, "shuffle", source);
-  c.policy = field<std::string>(j, "policy", source);
+  c.property = json_field<std::string>(j, "property", source);
+  c.config = json_field<std::string>(j, "config", source);
+  c.backbone = json_field<std::string>(j, "backbone", source);
+  c.shuffle = json_field<int64_t>(j, "shuffle", source);
+  c.policy = json_field<std::string>(j, "policy", source);
   c.image_dtype = dtype_field(j, "image_dtype", source);
   c.k_dtype = dtype_field(j, "k_dtype", source);
-  c.with_e = field<bool>(j, "with_e", source);
+  c.with_e = json_field<bool>(j, "with_e", source);
   c.e_dtype = dtype_field(j, "e_dtype", source);
   c.label_dtype = dtype_field(j, "label_dtype", source);
-  c.batch = field<int64_t>(j, "batch", source);
-  c.height = field<int64_t>(j, "height", source);
-  c.width = field<int64_t>(j, "width", source);
-  c.max_side = field<int64_t>(j, "max_side", source);
-  c.allow_upscale = field<bool>(j, "allow_upscale", source);
-  c.seed = field<uint64_t>(j, "seed", source);
+  c.batch = json_field<int64_t>(j, "batch", source);
+  c.height = json_field<int64_t>(j, "height", source);
+  c.width = json_field<int64_t>(j, "width", source);
+  c.max_side = json_field<int64_t>(j, "max_side", source);
+  c.allow_upscale = json_field<bool>(j, "allow_upscale", source);
+  c.seed = json_field<uint64_t>(j, "seed", source);
   if (c.batch < 1 || c.batch > 64) throw FormatError(source, "batch", "must be in 1..64");
   if (c.height < 1 || c.width < 1 || c.height > 4096 || c.width > 4096) {
     throw FormatError(source, "height", "image sides must be in 1..4096");

@@ -12,7 +12,7 @@
 #include "conformance/lib/outcome.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/curves_png.hpp"
-#include "reference/io/file_bytes.hpp"
+#include "reference/io/json_file.hpp"
 #include "reference/model/forward_cli.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/islands.hpp"
@@ -249,10 +249,10 @@ std::vector<Growth> ranked_by_growth(const Ledger& ledger, const Ledger& baselin
     if (r.module.find('#') != std::string::npos) continue;  // a repeated call: its first call stands for it
     const auto it = base.find(r.module);
     if (it == base.end()) continue;
-    Growth g{r.module, r.depth, it->second->added_rel_l2, r.added_rel_l2, 1.0, false, false};
-    g.ratio = (g.added + kFloor) / (g.baseline_added + kFloor);
-    g.changed = std::abs(g.ratio - 1.0) > kGrowthChangeTolerance;
-    out.push_back(g);
+    const double base_added = it->second->added_rel_l2;
+    const double ratio = (r.added_rel_l2 + kFloor) / (base_added + kFloor);
+    out.push_back({r.module, r.depth, base_added, r.added_rel_l2, ratio,
+                   std::abs(ratio - 1.0) > kGrowthChangeTolerance, /*innermost=*/false});
   }
   // "model" is the root (its children's paths do not start with "model."); otherwise a path prefix.
   const auto inside = [](const std::string& outer, const std::string& inner) {
@@ -295,36 +295,23 @@ nlohmann::json ledger_to_json(const Ledger& ledger) {
 }
 
 namespace {
-// One field of a `probe --json` file, with the file and the field named when it is missing or mistyped.
-template <class T>
-T json_field(const nlohmann::json& j, const std::string& key, const std::string& file,
-             const std::string& where) {
-  const std::string field = where.empty() ? key : where + "." + key;
-  if (!j.is_object() || !j.contains(key)) throw FormatError(file, field, "missing");
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw FormatError(file, field, "has the wrong type (" + std::string(j.at(key).type_name()) + ")");
-  }
-}
-
 Ledger ledger_from_json(const nlohmann::json& j, const std::string& file, const std::string& where) {
   Ledger l;
-  l.plan = json_field<std::string>(j, "plan", file, where);
-  l.config = json_field<std::string>(j, "config", file, where);
-  l.batch_source = json_field<std::string>(j, "batch", file, where);
-  l.runs = json_field<int64_t>(j, "runs", file, where);
-  const auto modules = json_field<nlohmann::json>(j, "modules", file, where);
+  l.plan = io::json_field<std::string>(j, "plan", file, where);
+  l.config = io::json_field<std::string>(j, "config", file, where);
+  l.batch_source = io::json_field<std::string>(j, "batch", file, where);
+  l.runs = io::json_field<int64_t>(j, "runs", file, where);
+  const auto modules = io::json_field<nlohmann::json>(j, "modules", file, where);
   if (!modules.is_array()) throw FormatError(file, where + ".modules", "is not an array");
   for (size_t i = 0; i < modules.size(); ++i) {
     const std::string at = where + ".modules[" + std::to_string(i) + "]";
     LedgerRow r;
-    r.module = json_field<std::string>(modules[i], "module", file, at);
-    r.depth = json_field<int>(modules[i], "depth", file, at);
-    r.dtype = json_field<std::string>(modules[i], "dtype", file, at);
-    r.rel_l2 = json_field<double>(modules[i], "rel_l2", file, at);
-    r.min_cos = json_field<double>(modules[i], "min_cos", file, at);
-    r.added_rel_l2 = json_field<double>(modules[i], "added_rel_l2", file, at);
+    r.module = io::json_field<std::string>(modules[i], "module", file, at);
+    r.depth = io::json_field<int>(modules[i], "depth", file, at);
+    r.dtype = io::json_field<std::string>(modules[i], "dtype", file, at);
+    r.rel_l2 = io::json_field<double>(modules[i], "rel_l2", file, at);
+    r.min_cos = io::json_field<double>(modules[i], "min_cos", file, at);
+    r.added_rel_l2 = io::json_field<double>(modules[i], "added_rel_l2", file, at);
     if (!std::isfinite(r.added_rel_l2) || r.added_rel_l2 < 0)
       throw FormatError(file, at + ".added_rel_l2", "must be a finite number >= 0");
     l.rows.push_back(r);
@@ -368,17 +355,12 @@ std::string ledger_table(const Ledger& ledger) {
 }
 
 Ledger ledger_from_json_file(const std::string& file, const std::string& plan) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(io::read_file_bytes(file));
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(file, "", std::string("not valid JSON: ") + e.what());
-  }
+  nlohmann::json j = io::load_json_file(file);
   if (!j.is_array()) j = nlohmann::json::array({j});
   std::string plans;
   for (size_t i = 0; i < j.size(); ++i) {
     const std::string where = "[" + std::to_string(i) + "]";
-    const auto name = json_field<std::string>(j[i], "plan", file, where);
+    const auto name = io::json_field<std::string>(j[i], "plan", file, where);
     if (name == plan) return ledger_from_json(j[i], file, where);
     plans += (plans.empty() ? "" : ", ") + name;
   }

@@ -111,8 +111,9 @@ std::string growth_table(const std::vector<Growth>& growth, const std::string& b
 nlohmann::json growth_to_json(const std::vector<Growth>& growth, const std::string& baseline);
 
 nlohmann::json ledger_to_json(const Ledger& ledger);
-// Reads back what `probe --json` wrote (an array of ledgers, or one): the ledger of plan `plan`. Malformed
-// content is a FormatError naming the file and the field.
+// Reads back what `probe --json` wrote (an array of ledgers, or one): the ledger of plan `plan`, its header
+// and rows (the task errors are not read back: a baseline needs the rows). Malformed content is a
+// FormatError naming the file and the field.
 Ledger ledger_from_json_file(const std::string& file, const std::string& plan);
 std::string ledger_table(const Ledger& ledger);  // fixed-width text, one row per module, task outputs after
 std::string ledger_markdown(const std::vector<Ledger>& ledgers);

@@ -74,7 +74,8 @@ const amt::cli::Registration kProbe{
         namespace conf = amt::conformance;
         conf::PlanRunner runner(subject(*o));
         std::vector<conf::Ledger> ledgers;
-        std::vector<nlohmann::json> growth;
+        nlohmann::json j =
+            nlohmann::json::array();  // what --json writes: each ledger, with its growth ranking
         for (const auto& p : *policies) {
           const amt::precision::PrecisionPlan plan(amt::precision::PrecisionPolicy::parse(p), *keep);
           conf::Ledger base;
@@ -89,20 +90,14 @@ const amt::cli::Registration kProbe{
           }
           ledgers.push_back(conf::probe_ledger(runner, plan));
           std::cout << conf::ledger_table(ledgers.back());
+          j.push_back(conf::ledger_to_json(ledgers.back()));
           if (!base_name.empty()) {
             const auto ranked = conf::ranked_by_growth(ledgers.back(), base);
             std::cout << conf::growth_table(ranked, base_name, 8);
-            growth.push_back(conf::growth_to_json(ranked, base_name));
-          } else {
-            growth.emplace_back(nullptr);
+            j.back()["growth"] = conf::growth_to_json(ranked, base_name);
           }
         }
         if (!json->empty()) {
-          nlohmann::json j = nlohmann::json::array();
-          for (size_t i = 0; i < ledgers.size(); ++i) {
-            j.push_back(conf::ledger_to_json(ledgers[i]));
-            if (!growth[i].is_null()) j.back()["growth"] = growth[i];
-          }
           write_text(*json, j.dump(2) + "\n");
           std::cout << "probe: wrote " << *json << "\n";
         }
