@@ -127,8 +127,11 @@ TEST(ProcessGroup, ACollectiveFailsWithinTheTimeoutWhenAPeerNeverComes) {
   on_ranks(
       2,
       [](ProcessGroup& g) {
-        if (g.rank() == 1) return;  // rank 1 leaves without taking part
+        // Both ranks finish one all-reduce first: leaving straight after connect let rank 1 close its side
+        // while rank 0 was still connecting (under load), so connect failed instead of the collective.
         std::vector<torch::Tensor> t{torch::ones({4})};
+        g.allreduce_sum(t);
+        if (g.rank() == 1) return;  // rank 1 leaves without taking part in the next one
         try {
           g.allreduce_sum(t);
           ADD_FAILURE() << "the all-reduce returned without its peer";
