@@ -47,7 +47,8 @@ void amt::bench::register_backbone_benchmarks() {
   for (const char* preset : {"dinov2-tiny", "dinov2-s14"})
     for (const Size size : {Size{224, 224}, Size{448, 336}})
       for (const int64_t batch : {1, 4})
-        for (const auto& [kind, name] : kPolicies) {
+        for (const PolicyKind kind : kPolicies) {
+          const std::string name = precision::PrecisionPolicy(kind).name();
           const std::string label = std::string("BM_BackboneForward/") + preset + "/" +
                                     std::to_string(size.h) + "x" + std::to_string(size.w) + "/b" +
                                     std::to_string(batch) + "/" + name;

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <utility>
 
 #include "reference/core/runtime.hpp"
 #include "reference/model/vit_config.hpp"
@@ -19,11 +18,9 @@ namespace amt::bench {
 
 using precision::PolicyKind;
 
-inline constexpr std::array<std::pair<PolicyKind, const char*>, 3> kPolicies{{
-    {PolicyKind::kFp32, "fp32"},
-    {PolicyKind::kBf16Autocast, "bf16-autocast"},
-    {PolicyKind::kBf16Pure, "bf16-pure"},
-}};
+// The policies every compute benchmark runs; a case's name ends in PrecisionPolicy(kind).name().
+inline constexpr std::array<PolicyKind, 3> kPolicies{PolicyKind::kFp32, PolicyKind::kBf16Autocast,
+                                                     PolicyKind::kBf16Pure};
 
 // The dtype the policy's GEMMs run in (autocast runs linear/matmul in bf16).
 inline torch::ScalarType gemm_dtype(PolicyKind kind) {

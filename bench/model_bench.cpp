@@ -80,7 +80,8 @@ void BM_TrainStep(benchmark::State& state, ModelCase m, PolicyKind kind, std::st
 
 void amt::bench::register_model_benchmarks() {
   for (const ModelCase m : {ModelCase{"tiny", 1, 224, 168}, ModelCase{"small", 2, 448, 336}})
-    for (const auto& [kind, name] : kPolicies) {
+    for (const PolicyKind kind : kPolicies) {
+      const std::string name = precision::PrecisionPolicy(kind).name();
       const std::string tail = std::string("/") + m.config + "/" + std::to_string(m.height) + "x" +
                                std::to_string(m.width) + "/b" + std::to_string(kBatch) + "/" + name;
       benchmark::RegisterBenchmark(("BM_ModelForward" + tail).c_str(), BM_ModelForward, m, kind, name)

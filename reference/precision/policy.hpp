@@ -47,7 +47,7 @@ class PrecisionPolicy {
   torch::Device device_;
 };
 
-std::vector<std::string> policy_names();
+std::vector<std::string> policy_names();  // every name parse() accepts, in table order
 
 }  // namespace amt::precision
 
@@ -59,7 +59,6 @@ namespace amt::precision {
 
 // Moves a module's parameters and buffers to the policy's device and parameter dtype (model construction and
 // weight loading call this; model code never calls .to(dtype) itself).
-void apply_param_dtype(torch::nn::Module& module,
-                       const PrecisionPolicy& policy);  // every name parse() accepts, in table order
+void apply_param_dtype(torch::nn::Module& module, const PrecisionPolicy& policy);
 
 }  // namespace amt::precision
