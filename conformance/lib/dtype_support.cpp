@@ -6,13 +6,13 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "conformance/lib/case.hpp"
 #include "reference/core/error.hpp"
+#include "reference/io/json_file.hpp"
 #include "reference/io/project_dirs.hpp"
 #include "reference/precision/autocast_guard.hpp"
 #include "reference/precision/policy.hpp"
@@ -257,17 +257,12 @@ std::string find_declared_dtype_support() {
 }
 
 nlohmann::json read_declared_dtype_support(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw IoError(path, "cannot open");
-  try {
-    nlohmann::json j = nlohmann::json::parse(in);
-    if (j.value("format", "") != "amt-dtype-support-1")
-      throw FormatError(path, "format", "not amt-dtype-support-1");
-    if (!j.contains("ops") || !j.at("ops").is_object()) throw FormatError(path, "ops", "missing");
-    return j;
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path, "", std::string("not JSON: ") + e.what());
-  }
+  const nlohmann::json j = io::load_json_file(path);
+  // Compared as JSON, so a non-string format is "not amt-dtype-support-1" rather than a type error.
+  if (!j.is_object() || !j.contains("format") || j.at("format") != "amt-dtype-support-1")
+    throw FormatError(path, "format", "not amt-dtype-support-1");
+  if (!j.contains("ops") || !j.at("ops").is_object()) throw FormatError(path, "ops", "missing");
+  return j;
 }
 
 }  // namespace amt::conformance

@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "reference/core/error.hpp"
+#include "reference/io/json_file.hpp"
 #include "reference/precision/faults.hpp"
 
 namespace amt::conformance {
@@ -320,14 +321,7 @@ void write_replay_file(const std::string& path, const PropertyReport& failure,
 }
 
 Replay read_replay_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw IoError(path, "cannot open the replay file");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path, "", std::string("not JSON: ") + e.what());
-  }
+  const nlohmann::json j = io::load_json_file(path);
   if (!j.is_object() || j.value("format", "") != "amt-replay-1") {
     throw FormatError(path, "format", "not an amt-replay-1 file");
   }

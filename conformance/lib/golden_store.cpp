@@ -11,6 +11,7 @@
 #include "conformance/lib/compare.hpp"
 #include "reference/core/build_info.hpp"
 #include "reference/core/error.hpp"
+#include "reference/io/json_file.hpp"
 #include "reference/io/project_dirs.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/io/sha256.hpp"
@@ -254,14 +255,7 @@ nlohmann::json generate_goldens(const std::string& dir, const GoldenLog& log) {
 
 nlohmann::json read_golden_manifest(const std::string& dir) {
   const std::string path = (fs::path(dir) / "manifest.json").string();
-  std::ifstream in(path);
-  if (!in) throw IoError(path, "cannot open");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path, "", std::string("not JSON: ") + e.what());
-  }
+  const nlohmann::json j = io::load_json_file(path);
   if (!j.is_object() || j.value("format", "") != "amt-golden-1")
     throw FormatError(path, "format", "not amt-golden-1");
   if (!j.contains("cases") || !j.at("cases").is_array()) throw FormatError(path, "cases", "missing");
