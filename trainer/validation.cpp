@@ -6,6 +6,7 @@
 
 #include "reference/core/error.hpp"
 #include "reference/data/loader.hpp"
+#include "reference/precision/autocast_guard.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/train/metrics.hpp"
 #include "reference/train/rotation.hpp"
@@ -39,6 +40,8 @@ std::map<std::string, double> validate(model::AmtModelImpl& model, const data::C
                                        const torch::Tensor& mean_joints,
                                        const precision::PrecisionPolicy& policy, const ValidationOptions& o) {
   torch::NoGradGuard no_grad;
+  // The weights are frozen for the whole pass: under bf16-autocast each is cast once, not once per batch.
+  const precision::WeightCastCache weight_casts(policy);
   const bool was_training = model.is_training();
   model.eval();
   data::LoaderOptions lo;

@@ -1,6 +1,9 @@
 #include "reference/precision/autocast_guard.hpp"
 
 #include <ATen/autocast_mode.h>
+#include <c10/core/GradMode.h>
+
+#include "reference/core/error.hpp"
 
 namespace amt::precision {
 
@@ -34,6 +37,23 @@ AutocastGuard::~AutocastGuard() {
     at::autocast::set_cpu_enabled(prev_enabled_);
     at::autocast::set_autocast_cpu_dtype(prev_dtype_);
   }
+}
+
+WeightCastCache::WeightCastCache(const PrecisionPolicy& policy) {
+  if (!policy.uses_autocast()) return;
+  if (c10::GradMode::is_enabled()) {
+    throw UnsupportedError("WeightCastCache under " + policy.name() +
+                           ": grad mode is on, so the weights may change while their casts are kept; open it "
+                           "inside a no-grad region");
+  }
+  // A nesting level of its own: the forwards' AutocastGuards no longer end the outermost region, so
+  // LibTorch's cast cache (keyed by the fp32 weight, held by weak reference) outlives each forward.
+  at::autocast::increment_nesting();
+  active_ = true;
+}
+
+WeightCastCache::~WeightCastCache() {
+  if (active_ && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 }
 
 AutocastDisabled::AutocastDisabled()

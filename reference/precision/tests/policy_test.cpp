@@ -118,5 +118,37 @@ TEST(AutocastGuard, RestoresStateWhenAnExceptionUnwinds) {
   EXPECT_FALSE(autocast_enabled(torch::kCPU));
 }
 
+// One forward = one AutocastGuard region. A weight changed in place between two regions shows whether the
+// second region reused the first one's bf16 copy (the stale value) or cast again (the new value).
+torch::Tensor bf16_matmul_in_its_own_region(const torch::Tensor& x, const torch::Tensor& w) {
+  AutocastGuard region(PrecisionPolicy::parse("bf16-autocast"));
+  return torch::mm(x, w);
+}
+
+TEST(WeightCastCache, KeepsTheBf16CopiesOfTheWeightsAcrossAutocastRegions) {
+  const torch::Tensor x = torch::ones({1, 2});
+  const torch::Tensor w = torch::ones({2, 2}).requires_grad_(true);  // a parameter: a leaf that needs grad
+  torch::NoGradGuard no_grad;
+  {
+    WeightCastCache cache(PrecisionPolicy::parse("bf16-autocast"));
+    const torch::Tensor first = bf16_matmul_in_its_own_region(x, w);
+    w.fill_(2.0);
+    EXPECT_TRUE(torch::equal(bf16_matmul_in_its_own_region(x, w), first))
+        << "inside the cache the second region must reuse the first region's cast of w";
+  }
+  // The scope has ended: the cache is gone, so the new value is cast.
+  EXPECT_EQ(bf16_matmul_in_its_own_region(x, w)[0][0].item<float>(), 4.0f);
+  // Without the scope each region casts again.
+  const torch::Tensor before = bf16_matmul_in_its_own_region(x, w);
+  w.fill_(3.0);
+  EXPECT_FALSE(torch::equal(bf16_matmul_in_its_own_region(x, w), before));
+}
+
+TEST(WeightCastCache, RefusesToOpenWhileGradModeIsOn) {
+  EXPECT_THROW(WeightCastCache(PrecisionPolicy::parse("bf16-autocast")), UnsupportedError);
+  for (const char* name : {"fp32", "bf16-pure"})
+    EXPECT_NO_THROW(WeightCastCache(PrecisionPolicy::parse(name)));
+}
+
 }  // namespace
 }  // namespace amt::precision
