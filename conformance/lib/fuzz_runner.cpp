@@ -5,13 +5,12 @@
 #include <rapidcheck/detail/TestListener.h>
 
 #include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 
 #include "reference/core/error.hpp"
+#include "reference/io/file_bytes.hpp"
 #include "reference/io/json_file.hpp"
 #include "reference/precision/faults.hpp"
 
@@ -309,15 +308,7 @@ void write_replay_file(const std::string& path, const PropertyReport& failure,
   const nlohmann::json j = {
       {"format", "amt-replay-1"}, {"case", case_to_json(failure.shrunk)}, {"faults", faults},
       {"seed", failure.seed},     {"reproduce", failure.reproduce},       {"failure", f ? f->line() : ""}};
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) throw IoError(path, "cannot write the replay file");
-    out << j.dump(2) << "\n";
-    if (!out) throw IoError(path, "write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw IoError(path, "cannot rename the replay file into place");
+  io::write_file_atomic(path, j.dump(2) + "\n");
 }
 
 Replay read_replay_file(const std::string& path) {

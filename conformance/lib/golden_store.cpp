@@ -11,6 +11,7 @@
 #include "conformance/lib/compare.hpp"
 #include "reference/core/build_info.hpp"
 #include "reference/core/error.hpp"
+#include "reference/io/file_bytes.hpp"
 #include "reference/io/json_file.hpp"
 #include "reference/io/project_dirs.hpp"
 #include "reference/io/safetensors.hpp"
@@ -244,12 +245,7 @@ nlohmann::json generate_goldens(const std::string& dir, const GoldenLog& log) {
         {"cross_build_tolerance", budget("trajectory_cross_build_abs", "fp32").limit},
         {"fp64_tolerance", budget("trajectory_fp64_abs", "fp64").limit}}}};
   const std::string mpath = (fs::path(dir) / "manifest.json").string();
-  {
-    std::ofstream out(mpath + ".tmp");
-    out << manifest.dump(1) << "\n";
-    if (!out) throw IoError(mpath, "write failed");
-  }
-  fs::rename(mpath + ".tmp", mpath);
+  io::write_file_atomic(mpath, manifest.dump(1) + "\n");
   return manifest;
 }
 

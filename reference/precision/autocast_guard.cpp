@@ -6,6 +6,15 @@
 #include "reference/core/error.hpp"
 
 namespace amt::precision {
+namespace {
+
+// Leaving the outermost autocast region drops the cached low-precision copies of the weights, which would
+// otherwise go stale after the optimizer updates the fp32 masters.
+void leave_autocast_nesting() {
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
+
+}  // namespace
 
 AutocastGuard::AutocastGuard(const PrecisionPolicy& policy) {
   if (!policy.uses_autocast()) return;
@@ -27,9 +36,7 @@ AutocastGuard::AutocastGuard(const PrecisionPolicy& policy) {
 
 AutocastGuard::~AutocastGuard() {
   if (!active_) return;
-  // Leaving the outermost region drops the cached low-precision copies of the weights, which would
-  // otherwise go stale after the optimizer updates the fp32 masters.
-  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  leave_autocast_nesting();
   if (cuda_) {
     at::autocast::set_enabled(prev_enabled_);
     at::autocast::set_autocast_gpu_dtype(prev_dtype_);
@@ -53,7 +60,7 @@ WeightCastCache::WeightCastCache(const PrecisionPolicy& policy) {
 }
 
 WeightCastCache::~WeightCastCache() {
-  if (active_ && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (active_) leave_autocast_nesting();
 }
 
 AutocastDisabled::AutocastDisabled()
