@@ -106,16 +106,15 @@ const std::vector<Budget>& budget_table() {
        "relative part of every golden tolerance (|a - e| <= atol + rtol |e|): another CPU's BLAS sums in "
        "another order; measured 7.3e-6 relative on a scalar loss (AMD EPYC vs the generating machine), about "
        "60 fp32 ulps"},
-      {"trajectory_abs", "bf16-autocast", 5e-2, "",
-       "the 10 golden steps under bf16 autocast against the FP32 golden (the trainer issue's figure): "
-       "measured "
-       "worst 3.9e-2 at step 7 (AMD EPYC, LR 3e-4). bf16 rounding of the forward moves each loss by ~1e-2 "
-       "and AdamW carries it on; the margin is only 1.3x, so a change that makes bf16 training noisier "
-       "fails"},
-      {"trajectory_cross_build_abs", "bf16-autocast", 0.15, "",
-       "the same bf16-autocast trajectory on a CPU other than the golden's: on an Intel Xeon with AMX-BF16 "
-       "and AVX512-BF16, oneDNN's bf16 GEMMs round differently from the AMD EPYC's AVX2 path; measured worst "
-       "0.118 at step 3 (same code, same golden), so 1.3x margin again"},
+      {"trajectory_vs_fp32_abs", "bf16-autocast", 0.2, "",
+       "the 10 golden steps under bf16 autocast against the FP32 golden, on any CPU: the gap is bf16 "
+       "rounding "
+       "of each forward (~1e-2 on the loss) carried on by AdamW, and it depends on the ISA oneDNN dispatches "
+       "(each rounds its bf16 GEMMs differently), not on the build that wrote the golden. Measured worst on "
+       "LibTorch 1.13: 0.039 (AMD EPYC, avx2: ATen's fp32-accumulating bf16 GEMM), 0.118 at step 3 (Intel "
+       "Xeon, avx512_core_amx), 0.121 at step 8 (AMD EPYC, avx512_core_bf16), 0.080 (same EPYC capped by "
+       "ONEDNN_MAX_CPU_ISA=AVX512_CORE); 0.2 leaves 1.65x over the worst ISA. The same-ISA check is tight "
+       "instead: two runs in one process are bit-identical"},
   };
   return table;
 }

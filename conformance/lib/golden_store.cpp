@@ -17,6 +17,7 @@
 #include "reference/io/safetensors.hpp"
 #include "reference/io/sha256.hpp"
 #include "reference/precision/boundary.hpp"
+#include "reference/precision/cpu_isa.hpp"
 #include "reference/train/train_step.hpp"
 
 namespace amt::conformance {
@@ -98,15 +99,9 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 }  // namespace
 
 std::string build_fingerprint() {
-  std::string cpu = "unknown CPU";
-  std::ifstream info("/proc/cpuinfo");
-  for (std::string line; std::getline(info, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      cpu = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  return cpu + "; LibTorch " + libtorch_version() + "; " + std::to_string(at::get_num_threads()) + " threads";
+  // The CPU's ISA is part of it: two CPUs with one model name ("AMD EPYC") can dispatch different kernels.
+  return precision::cpu_summary() + "; LibTorch " + libtorch_version() + "; " +
+         std::to_string(at::get_num_threads()) + " threads";
 }
 
 const std::vector<GoldenSpec>& golden_specs() {

@@ -23,11 +23,12 @@ constexpr int kGoldenGeneratorRevision = 2;
 
 // The trajectory's AdamW LR. At 1e-3 the first steps of a random tiny model overshoot (3.1 → 4.2) and the
 // trajectory is chaotic: bf16 rounding moved it by 0.8 within 4 steps. At 3e-4 the loss falls smoothly and
-// bf16-autocast stays within trajectory_abs@bf16-autocast of the FP32 golden.
+// bf16-autocast stays within trajectory_vs_fp32_abs@bf16-autocast of the FP32 golden.
 constexpr double kGoldenTrajectoryLr = 3e-4;
 
-// "<CPU model>; LibTorch <version>; <N> threads": what makes FP32 reruns bit-identical. The manifest records
-// the generator's; the FP32 trajectory is held to trajectory_abs only on the same build.
+// "<CPU model>; <ISA oneDNN dispatches>; LibTorch <version>; <N> threads": what makes FP32 reruns
+// bit-identical. The manifest records the generator's; the FP32 trajectory is held to trajectory_abs only on
+// the same build.
 std::string build_fingerprint();
 
 struct GoldenSpec {

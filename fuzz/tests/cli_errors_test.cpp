@@ -15,6 +15,7 @@
 #include "fuzz/cli/run_tool.hpp"
 #include "reference/core/error.hpp"
 #include "reference/core/limits.hpp"
+#include "reference/precision/cpu_isa.hpp"
 
 namespace amt::cli {
 namespace {
@@ -185,6 +186,25 @@ TEST(CliErrors, TheBinarysBadCommandLinesAndVerboseFlag) {
     EXPECT_EQ(r.code, kExitBadInput) << r.out;
     EXPECT_TRUE(has(r.out, "/nonexistent.safetensors")) << r.out;
   }
+}
+
+// LibTorch 1.13 on an AVX512 CPU with oneDNN capped below avx512_core: every bf16 matmul would fail deep
+// inside oneDNN; the policy is refused first, in one line naming it, the cap and the missing instructions.
+TEST(CliErrors, Bf16WithOnednnCappedBelowAvx512IsRefusedInOneLine) {
+  if (precision::cpu_info().hardware < precision::CpuIsa::kAvx512Core)
+    GTEST_SKIP() << "this CPU has no AVX512 (" << precision::cpu_summary()
+                 << "): bf16 runs on ATen's own GEMM";
+  const BinaryRun r =
+      run_conformance("probe --config tiny --policy bf16-autocast", "ONEDNN_MAX_CPU_ISA=AVX2");
+  EXPECT_EQ(r.code, kExitBadInput) << r.out;
+  EXPECT_EQ(lines(r.out), 1u) << r.out;
+  EXPECT_TRUE(has(r.out, "'bf16-autocast' is refused")) << r.out;
+  EXPECT_TRUE(has(r.out, "ONEDNN_MAX_CPU_ISA=AVX2")) << r.out;
+  EXPECT_TRUE(has(r.out, "avx512bw")) << r.out;
+  const BinaryRun bad =
+      run_conformance("probe --config tiny --policy bf16-autocast", "DNNL_MAX_CPU_ISA=AVX9000");
+  EXPECT_EQ(bad.code, kExitBadInput) << bad.out;
+  EXPECT_TRUE(has(bad.out, "DNNL_MAX_CPU_ISA=AVX9000 is not a oneDNN ISA name")) << bad.out;
 }
 
 }  // namespace

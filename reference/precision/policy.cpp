@@ -3,6 +3,7 @@
 #include <torch/nn/module.h>
 
 #include "reference/core/error.hpp"
+#include "reference/precision/cpu_isa.hpp"
 
 namespace amt::precision {
 
@@ -23,7 +24,26 @@ constexpr PolicyRow kPolicies[] = {
 bool is_fp16(PolicyKind kind) {
   return kind == PolicyKind::kFp16Autocast || kind == PolicyKind::kFp16Pure;
 }
+
+bool is_bf16(PolicyKind kind) {
+  return kind == PolicyKind::kBf16Autocast || kind == PolicyKind::kBf16Pure;
+}
 }  // namespace
+
+std::string bf16_cpu_refusal(const CpuInfo& cpu) {
+  // LibTorch 1.13 hands a bf16 matmul or conv to oneDNN whenever the CPU itself has avx512bw/vl/dq (ATen's
+  // mkldnn_bf16_device_check reads the CPU, not oneDNN's cap). Capped below avx512_core, oneDNN then has no
+  // bf16 kernel and every matmul fails with "could not create a primitive descriptor iterator". A CPU without
+  // AVX512 never goes there: ATen's own bf16 GEMM (fp32 accumulation) runs, slowly, and is allowed.
+  if (cpu.hardware >= CpuIsa::kAvx512Core && cpu.dispatched < CpuIsa::kAvx512Core) {
+    return "its bf16 matmul/conv kernels, which LibTorch 1.13 takes from oneDNN on this CPU (" + cpu.model +
+           ", " + isa_name(cpu.hardware) +
+           "), need avx512_core (avx512f, avx512bw, avx512vl, avx512dq), and " + cpu.cap +
+           " caps oneDNN at " + isa_name(cpu.dispatched) +
+           ". Unset the cap (or set it to AVX512_CORE or above), or use fp32";
+  }
+  return "";
+}
 
 PrecisionPolicy::PrecisionPolicy(PolicyKind kind, torch::Device device) : kind_(kind), device_(device) {
   if (is_fp16(kind) && !device.is_cuda()) {
@@ -33,6 +53,10 @@ PrecisionPolicy::PrecisionPolicy(PolicyKind kind, torch::Device device) : kind_(
                            "softmax, gelu and interpolate are not implemented for Half on the CPU, and CPU "
                            "autocast supports only BFloat16. Use bf16-autocast or bf16-pure on the CPU; fp16 "
                            "is accepted as an input or storage dtype.");
+  }
+  if (is_bf16(kind) && device.is_cpu()) {
+    const std::string why = bf16_cpu_refusal(cpu_info());
+    if (!why.empty()) throw UnsupportedError("precision policy '" + name() + "' is refused: " + why);
   }
 }
 
@@ -49,6 +73,7 @@ std::vector<PrecisionPolicy> PrecisionPolicy::available(torch::Device device) {
   std::vector<PrecisionPolicy> out;
   for (const auto& row : kPolicies) {
     if (is_fp16(row.kind) && !device.is_cuda()) continue;
+    if (is_bf16(row.kind) && device.is_cpu() && !bf16_cpu_refusal(cpu_info()).empty()) continue;
     out.emplace_back(row.kind, device);
   }
   return out;

@@ -6,6 +6,7 @@
 //   bf16-pure      bf16    bf16         bf16         fp32     fp32
 //   fp64           fp64    fp64         fp64         fp64 (**) fp64
 //   fp16-autocast / fp16-pure: CUDA only; refused on CPU (no fp16 matmul/conv/LayerNorm CPU kernels).
+//   bf16 on a CPU whose oneDNN is capped below avx512_core: refused (bf16_cpu_refusal, cpu_isa.hpp).
 // (*) autocast casts inside listed ops; the residual stream stays fp32.
 // (**) except DINOv2 position interpolation, which upstream always does in fp32 (islands.hpp).
 #pragma once
@@ -48,6 +49,11 @@ class PrecisionPolicy {
 };
 
 std::vector<std::string> policy_names();  // every name parse() accepts, in table order
+
+struct CpuInfo;
+// Why bf16 compute cannot run on this CPU with this LibTorch ("" when it can); the policy constructor throws
+// amt::UnsupportedError with it, and available() leaves bf16 out.
+std::string bf16_cpu_refusal(const CpuInfo& cpu);
 
 }  // namespace amt::precision
 
