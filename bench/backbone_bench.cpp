@@ -39,7 +39,7 @@ void BM_BackboneForward(benchmark::State& state, const std::string& preset, Poli
     benchmark::DoNotOptimize(out.patch.data_ptr());
   });
   const double flops = batch * amt::bench::vit_forward_flops(cfg, H / cfg.patch_size, W / cfg.patch_size);
-  amt::bench::report_against_gemm(state, kind, flops, seconds, gemm, batch);
+  amt::bench::report_against_gemm(state, flops, seconds, gemm, batch);
 }
 
 }  // namespace

@@ -42,8 +42,6 @@ inline double vit_forward_flops(const model::VitConfig& c, int64_t hp, int64_t w
 inline double gemm_gflops(int64_t m, int64_t k, int64_t n, torch::ScalarType dtype,
                           double min_seconds = 0.5) {
   torch::NoGradGuard no_grad;
-  // The thread split the model's own GEMMs of this dtype get (reference/core/runtime.hpp).
-  const GemmThreadsScope threads(dtype == torch::kBFloat16 || dtype == torch::kHalf);
   const torch::Tensor a = torch::randn({m, k}).to(dtype), b = torch::randn({k, n}).to(dtype);
   torch::Tensor c = torch::mm(a, b);
   double best = 1e30, total = 0.0;
@@ -72,18 +70,15 @@ double timed_loop(benchmark::State& state, Body&& body) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The counters every compute benchmark reports: GFLOP/s, the same-run GEMM's, their ratio, the thread split
+// The counters every compute benchmark reports: GFLOP/s, the same-run GEMM's, their ratio, the OpenMP threads
 // the computation ran with, items/s.
-inline void report_against_gemm(benchmark::State& state, PolicyKind kind, double flops_per_iteration,
-                                double seconds, double gemm_gflops_measured, int64_t items_per_iteration) {
+inline void report_against_gemm(benchmark::State& state, double flops_per_iteration, double seconds,
+                                double gemm_gflops_measured, int64_t items_per_iteration) {
   const double gflops = flops_per_iteration * static_cast<double>(state.iterations()) / seconds * 1e-9;
   state.counters["GFLOP/s"] = gflops;
   state.counters["GEMM_GFLOP/s"] = gemm_gflops_measured;
   state.counters["vs_GEMM"] = gflops / gemm_gflops_measured;
-  const GemmThreadsScope threads(gemm_dtype(kind) != torch::kFloat);
-  const ThreadSplit split = current_thread_split();
-  state.counters["openmp_threads"] = split.openmp;
-  state.counters["blas_threads"] = split.blas;
+  state.counters["openmp_threads"] = at::get_num_threads();
   state.SetItemsProcessed(state.iterations() * items_per_iteration);
 }
 

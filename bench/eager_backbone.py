@@ -1,17 +1,17 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The PyTorch-eager side of the backbone comparison (docs/performance.md).
 
 Runs the same DINOv2 architecture as amt_bench's BM_BackboneForward (HF Dinov2Model layout: patch conv, CLS,
 bicubic-resampled position table, pre-norm blocks with separate q/k/v projections, LayerScale, GELU MLP, final
-LayerNorm; random weights) in eager PyTorch, on the same LibTorch build (Debian's python3-torch 1.13), and
-prints one JSON object per case: the minimum and median forward time over --repeats timed runs and the GFLOP/s
+LayerNorm; random weights) in eager PyTorch as people write it today (F.scaled_dot_product_attention,
+torch.autocast), on the same LibTorch build: the pinned torch wheel in .venv/ that amt_bench links. It prints
+one JSON object per case: the minimum and median forward time over --repeats timed runs and the GFLOP/s
 of the same analytic FLOP count the C++ benchmark uses.
 
-    python3 bench/eager_backbone.py --threads 1 --batch 1 4 --size 448x336 --policy fp32 bf16-autocast bf16-pure
+    .venv/bin/python bench/eager_backbone.py --threads 2 --batch 1 4 --size 448x336 --policy fp32 bf16-autocast bf16-pure
 """
 import argparse
 import json
-import math
 import statistics
 import time
 
@@ -47,8 +47,7 @@ class Block(torch.nn.Module):
     def forward(self, x):
         h = self.norm1(x)
         q, k, v = self.split(self.query(h)), self.split(self.key(h)), self.split(self.value(h))
-        a = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
-        o = torch.matmul(a.softmax(-1), v).transpose(1, 2).flatten(2)
+        o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).flatten(2)
         x = x + self.ls1 * self.dense(o)
         return x + self.ls2 * self.fc2(F.gelu(self.fc1(self.norm2(x))))
 
@@ -106,7 +105,7 @@ def main():
     p.add_argument("--size", default="448x336", help="HxW in pixels, multiples of 14")
     p.add_argument("--batch", type=int, nargs="+", default=[1, 4])
     p.add_argument("--policy", nargs="+", default=["fp32", "bf16-autocast", "bf16-pure"])
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
     torch.set_num_threads(a.threads)

@@ -56,7 +56,7 @@ void BM_ModelForward(benchmark::State& state, ModelCase m, PolicyKind kind, std:
   amt::conformance::run_model(c, batch, policy);  // warm-up; builds and caches the model
   const double seconds = amt::bench::timed_loop(
       state, [&] { benchmark::DoNotOptimize(amt::conformance::run_model(c, batch, policy).loss.total); });
-  amt::bench::report_against_gemm(state, kind, batch_backbone_flops(cfg, m), seconds, gemm, kBatch);
+  amt::bench::report_against_gemm(state, batch_backbone_flops(cfg, m), seconds, gemm, kBatch);
 }
 
 void BM_TrainStep(benchmark::State& state, ModelCase m, PolicyKind kind, std::string policy_name) {
@@ -73,7 +73,7 @@ void BM_TrainStep(benchmark::State& state, ModelCase m, PolicyKind kind, std::st
   const double seconds = amt::bench::timed_loop(state, [&] {
     benchmark::DoNotOptimize(amt::train::training_step(*model, optimizer, batch, weights, policy, 1.0).loss);
   });
-  amt::bench::report_against_gemm(state, kind, 3 * batch_backbone_flops(cfg, m), seconds, gemm, kBatch);
+  amt::bench::report_against_gemm(state, 3 * batch_backbone_flops(cfg, m), seconds, gemm, kBatch);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"amt_golden: the golden FP32 store (golden/manifest.json, golden/cases/)"};
   const auto run = amt::golden::add_golden_commands(app);
   amt::cli::add_verbose_flag(app);
+  amt::cli::add_version_flag(app, "amt_golden");
   if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_golden"); code >= 0) return code;
   return amt::cli::run_reporting_errors("amt_golden", run);
 }

@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   list->add_option("--setup", setup, "s0, s1, s2 or s3");
   list->add_option("--split", split, "train, val or test");
   for (CLI::App* a : {&app, stats, list}) amt::cli::add_verbose_flag(*a);
+  amt::cli::add_version_flag(app, "amt_dexycb");
   if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_dexycb"); code >= 0) return code;
   return amt::cli::run_reporting_errors("amt_dexycb", [&] {
     if (stats->parsed()) return run_stats(root, !no_hands);

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       "--full-layout", full_layout,
       "all 10 subjects x 100 sequences, so tools that insist on the complete DexYCB structure accept it");
   amt::cli::add_verbose_flag(app);
+  amt::cli::add_version_flag(app, "amt_synth");
   if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_synth"); code >= 0) return code;
 
   amt::data::SynthOptions o = full_layout ? amt::data::full_layout_options(seed) : amt::data::SynthOptions{};

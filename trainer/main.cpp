@@ -3,7 +3,7 @@
 //   amt_ref_train                                   gate, then train tiny on the synthetic dataset (~10 min)
 //   amt_ref_train --data /data/dexycb --setup s0    a real DexYCB tree through the same reader and splits
 //   amt_ref_train --resume runs/train-...           continue a run exactly where its last checkpoint left it
-//   amt_ref_train --inject-fault island.layer_norm_mixed   watch the gate refuse
+//   amt_ref_train --inject-fault boundary.camera_dtype     watch the gate refuse
 //   amt_ref_train --nproc 2                         two data-parallel ranks on this host (c10d Gloo)
 //   amt_ref_train --rank R --world-size W --master-addr HOST --master-port P   one rank of a multi-host run
 //                                                   (or torchrun's RANK, WORLD_SIZE, MASTER_ADDR,
@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--dist-timeout", dist.timeout_s, "seconds any collective may take before the run fails")
       ->capture_default_str();
   amt::cli::add_verbose_flag(app);
+  amt::cli::add_version_flag(app, "amt_ref_train");
   if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_ref_train"); code >= 0) return code;
 
   // Named options are overrides like --set, applied after it so they win.

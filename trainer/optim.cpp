@@ -94,9 +94,9 @@ int64_t TrainingOptimizer::trainable_parameters() const {
 
 TensorMap TrainingOptimizer::state_tensors() const {
   TensorMap out;
-  const auto& state = adamw_->state();
+  const auto& state = adamw_->state();  // keyed by the parameter's TensorImpl* (LibTorch 2.x)
   for (const auto& [name, p] : params_) {
-    const auto it = state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    const auto it = state.find(p.unsafeGetTensorImpl());
     if (it == state.end()) continue;  // no step taken yet for this parameter
     const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
     out["exp_avg/" + name] = s.exp_avg();
@@ -119,7 +119,7 @@ void TrainingOptimizer::load_state_tensors(const TensorMap& state, const std::st
     need_shape(v, p, "exp_avg_sq/" + name, source);
     s->exp_avg(m.to(p.options()).clone());
     s->exp_avg_sq(v.to(p.options()).clone());
-    target[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(s);
+    target[p.unsafeGetTensorImpl()] = std::move(s);
   }
 }
 

@@ -10,7 +10,6 @@
 #include <optional>
 #include <set>
 
-#include "reference/core/build_info.hpp"
 #include "reference/core/error.hpp"
 #include "reference/data/loader.hpp"
 #include "reference/io/curves_png.hpp"
@@ -21,6 +20,7 @@
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/faults.hpp"
+#include "reference/precision/platform.hpp"
 #include "reference/vision/dummy_batch.hpp"
 #include "trainer/data_setup.hpp"
 #include "trainer/gate.hpp"
@@ -272,10 +272,14 @@ RunResult run_training(const RunOptions& o) {
 
   const auto write_metadata = [&](const std::string& verdict) {
     if (!root) return;
-    nlohmann::json meta = {
-        {"world_size", world},       {"command_line", o.command_line}, {"libtorch", libtorch_version()},
-        {"gate", cfg.gate},          {"gate_verdict", verdict},        {"warnings", warnings},
-        {"faults", o.inject_faults}, {"resumed_from", resume_from}};
+    nlohmann::json meta = {{"world_size", world},
+                           {"command_line", o.command_line},
+                           {"platform", precision::to_json(precision::platform())},
+                           {"gate", cfg.gate},
+                           {"gate_verdict", verdict},
+                           {"warnings", warnings},
+                           {"faults", o.inject_faults},
+                           {"resumed_from", resume_from}};
     io::write_file_atomic(run_dir + "/run.json", meta.dump(2) + "\n");
   };
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conformance/lib/case.hpp"
+#include "reference/core/build_info.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/json_file.hpp"
 #include "reference/io/project_dirs.hpp"
@@ -212,7 +213,7 @@ nlohmann::json dtype_support_json(const std::vector<DtypeCell>& observed) {
   for (const DtypeCell& c : observed) ops[c.op][c.dtype + "/" + c.mode] = c.status;
   return {
       {"format", "amt-dtype-support-1"},
-      {"libtorch", "1.13 (Debian libtorch-dev, CPU)"},
+      {"libtorch", libtorch_version() + " (pip wheel; CPU kernels)"},
       {"statuses", "works: within the dtype's tolerance of fp64 on the same rounded inputs; throws; wrong"},
       {"ops", ops}};
 }

@@ -13,6 +13,7 @@
 #include "reference/io/file_bytes.hpp"
 #include "reference/io/json_file.hpp"
 #include "reference/precision/faults.hpp"
+#include "reference/precision/platform.hpp"
 
 namespace amt::conformance {
 
@@ -264,6 +265,7 @@ nlohmann::json report_json(const FuzzReport& r) {
           {"faults", r.faults},
           {"config", r.gen.config},
           {"policy", r.gen.policy.empty() ? "any" : r.gen.policy},
+          {"platform", precision::to_json(precision::platform())},
           {"properties", props}};
 }
 
@@ -280,6 +282,7 @@ std::string report_markdown(const FuzzReport& r) {
                                }() +
                                "`") +
        "\n\n";
+  s += "on " + precision::describe(precision::platform()) + "\n\n";
   s += "**" + std::to_string(r.cases) + " cases, " + std::to_string(r.failed) + " failed in " +
        format_value(r.seconds) + " s**\n\n";
   s += "| property | cases | result | quantity | worst seen | budget | tightest passing budget |\n";

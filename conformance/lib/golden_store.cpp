@@ -18,6 +18,7 @@
 #include "reference/io/sha256.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/cpu_isa.hpp"
+#include "reference/precision/platform.hpp"
 #include "reference/train/train_step.hpp"
 
 namespace amt::conformance {
@@ -225,6 +226,7 @@ nlohmann::json generate_goldens(const std::string& dir, const GoldenLog& log) {
       {"format", "amt-golden-1"},
       {"generator_revision", kGoldenGeneratorRevision},
       {"libtorch", libtorch_version()},
+      {"platform", precision::to_json(precision::platform())},
       {"build", build_fingerprint()},
       {"cases", cases},
       {"trajectory",

@@ -97,9 +97,8 @@ TEST(HarnessCli, AReportDirThatIsAFileIsAOneLineError) {
 TEST(HarnessCli, ProbeWithAFaultPointsAtTheFaultedModule) {
   const std::string dir = fresh_dir("amt_cli_probe_fault");
   const CliRun faulted = run_cli(
-      "probe --config tiny --policy bf16-pure --inject-fault island.position_interpolation_compute_dtype "
-      "--json " +
-      dir + "/faulted.json");
+      "probe --config tiny --policy bf16-pure --inject-fault island.grid_sample_feature_dtype --json " + dir +
+      "/faulted.json");
   ASSERT_EQ(faulted.code, 0) << faulted.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
@@ -107,7 +106,7 @@ TEST(HarnessCli, ProbeWithAFaultPointsAtTheFaultedModule) {
       std::regex("added error vs the fault-free run, innermost changed modules first \\(\\*\\):\n.*\n"
                  " +1 \\* +[0-9.]+x +\\S+ +\\S+ +(\\S+)\n")))
       << faulted.out;
-  EXPECT_EQ(m[1], "encoder.backbone.embeddings") << faulted.out;
+  EXPECT_EQ(m[1], "refinement") << faulted.out;
   EXPECT_TRUE(std::filesystem::exists(dir + "/faulted.json"));
 
   // A stored ledger as the baseline (here the faulted one, against a fault-free run): the table names the

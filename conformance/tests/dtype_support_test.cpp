@@ -17,27 +17,29 @@ TEST(DtypeSupport, ObservedMatchesTheDeclaredFile) {
   EXPECT_EQ(cells.size(), dtype_support_ops().size() * 8);
 }
 
-TEST(DtypeSupport, KnownFactsOfLibTorch113Cpu) {
+// What LibTorch 2.13 changed against 1.13 (docs/libtorch-upgrade.md), and what it did not.
+TEST(DtypeSupport, KnownFactsOfLibTorch213Cpu) {
   std::map<std::string, std::string> at;
   for (const auto& c : observe_dtype_support()) at[c.op + " " + c.dtype + "/" + c.mode] = c.status;
-  EXPECT_EQ(at["grid_sample bf16/plain"], "throws");                // no bf16 grid_sample CPU kernel
-  EXPECT_EQ(at["matmul_fp32_rhs bf16/plain"], "throws");            // seed 002
-  EXPECT_EQ(at["layer_norm_fp32_params bf16/autocast"], "throws");  // Linear → LayerNorm under autocast
-  EXPECT_EQ(at["interpolate_bicubic bf16/plain"], "wrong");         // bf16 bicubic at a non-integer scale
-  EXPECT_EQ(at["linear f16/plain"], "throws");                      // no fp16 CPU matmul
+  EXPECT_EQ(at["grid_sample bf16/plain"], "works");                // 1.13: throws (no bf16 CPU kernel)
+  EXPECT_EQ(at["layer_norm_fp32_params bf16/autocast"], "works");  // 1.13: throws (no mixed LayerNorm)
+  EXPECT_EQ(at["interpolate_bicubic bf16/plain"], "works");        // 1.13: wrong (bf16 bicubic)
+  EXPECT_EQ(at["linear f16/plain"], "works");                      // 1.13: throws (no fp16 CPU matmul)
+  EXPECT_EQ(at["matmul_fp32_rhs bf16/plain"], "throws");           // seed 002: unchanged
+  EXPECT_EQ(at["svd f16/plain"], "throws");                        // unchanged
   EXPECT_EQ(at["linear bf16/plain"], "works");
 }
 
 TEST(DtypeSupport, AnEditedEntryIsAnUnexpectedPassOrFailure) {
   const auto cells = observe_dtype_support();
   nlohmann::json declared = dtype_support_json(cells);
-  declared["ops"]["grid_sample"]["bf16/plain"] = "works";  // claim a kernel that is not there
-  declared["ops"]["linear"]["bf16/plain"] = "throws";      // claim a kernel is missing
+  declared["ops"]["svd"]["f16/plain"] = "works";       // claim a kernel that is not there
+  declared["ops"]["linear"]["bf16/plain"] = "throws";  // claim a kernel is missing
   const auto m = compare_dtype_support(cells, declared);
   ASSERT_EQ(m.size(), 2u);
   std::map<std::string, std::string> kind;
   for (const auto& x : m) kind[x.observed.op] = x.kind;
-  EXPECT_EQ(kind["grid_sample"], "unexpected failure");
+  EXPECT_EQ(kind["svd"], "unexpected failure");
   EXPECT_EQ(kind["linear"], "unexpected pass");
 }
 

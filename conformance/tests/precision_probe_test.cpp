@@ -21,7 +21,6 @@ using precision::PolicyKind;
 using precision::PrecisionPolicy;
 
 const char* kEmbeddings = "encoder.backbone.embeddings";
-const char* kInterpFault = "island.position_interpolation_compute_dtype";
 
 PlanRunner& tiny_runner() {
   static PlanRunner runner(
@@ -73,24 +72,28 @@ TEST(PrecisionProbe, LedgerRowsFollowExecutionOrderAndMeasureTheError) {
   EXPECT_LT(last.added_rel_l2, last.rel_l2);
 }
 
+// grid_sample in bf16 (island.grid_sample_feature_dtype: bf16-rounded sampling coordinates) lives in the
+// refinement module. (On LibTorch 1.13 this test used the position-interpolation fault in the embeddings;
+// 2.13's bf16 bicubic moves the embeddings' added error by 0.1 % only, below what a ledger can single out,
+// and the property rect_grids.position_interpolation catches that fault exactly instead.)
 TEST(PrecisionProbe, AFaultInOneModuleShowsInThatModulesAddedError) {
+  const char* faulted_module = "refinement";
   const PrecisionPolicy pure(PolicyKind::kBf16Pure);
   const Ledger clean = probe_ledger(tiny_runner(), pure);
   Ledger faulted;
   {
-    ScopedFault fault(kInterpFault);
+    ScopedFault fault("island.grid_sample_feature_dtype");
     faulted = probe_ledger(tiny_runner(), pure);
   }
-  // Teacher forcing isolates the fault: of the modules that do not contain the embeddings, none changes its
-  // added error; the embeddings' grows. So the module whose added error grew most is the faulted one.
+  // Teacher forcing isolates the fault: of the modules that do not contain the refinement, none changes its
+  // added error; the refinement's grows. So the module whose added error grew most is the faulted one.
   std::string most;
   double growth = 0.0;
   for (size_t i = 0; i < clean.rows.size(); ++i) {
     const std::string& m = clean.rows[i].module;
-    if (m == "model" || m == "encoder" || m == "encoder.backbone") continue;  // they contain it
+    if (m == "model") continue;  // it contains it
     const double g = faulted.rows[i].added_rel_l2 - clean.rows[i].added_rel_l2;
-    if (m != kEmbeddings) {
-      // (The fp64 reference moves a little too: its table is resampled in fp64 instead of fp32.)
+    if (m != faulted_module) {
       EXPECT_NEAR(faulted.rows[i].added_rel_l2, clean.rows[i].added_rel_l2, 0.02 * clean.rows[i].added_rel_l2)
           << m;
     }
@@ -99,55 +102,26 @@ TEST(PrecisionProbe, AFaultInOneModuleShowsInThatModulesAddedError) {
       most = m;
     }
   }
-  EXPECT_EQ(most, kEmbeddings);
-  EXPECT_GT(growth, 1e-5);
+  EXPECT_EQ(most, faulted_module);
+  EXPECT_GT(growth, 1e-4);
 
   // What `probe --inject-fault` prints: ranked against the fault-free ledger, the faulted module is the
-  // innermost changed one and comes first; the modules that contain it changed too (their added error holds
-  // it, amplified downstream: the encoder's grows by more than the embeddings' own), the rest did not.
+  // innermost changed one and comes first; only the model that contains it changed too.
   const std::vector<Growth> ranked = ranked_by_growth(faulted, clean);
   ASSERT_FALSE(ranked.empty());
-  EXPECT_EQ(ranked.front().module, kEmbeddings);
+  EXPECT_EQ(ranked.front().module, faulted_module);
   EXPECT_TRUE(ranked.front().innermost);
   for (const auto& g : ranked) {
-    const bool contains = g.module == "model" || g.module == "encoder" || g.module == "encoder.backbone";
-    if (g.module != kEmbeddings) {
+    if (g.module != faulted_module) {
       EXPECT_FALSE(g.innermost) << g.module;
     }
-    if (!contains && g.module != kEmbeddings) {
+    if (g.module != "model" && g.module != faulted_module) {
       EXPECT_FALSE(g.changed) << g.module << " " << g.ratio;
     }
   }
   // The plain ledger alone does not point at it: bf16-pure's GEMM-heavy modules add more error than the
-  // faulted resampling, which is why the ranking is against a baseline.
-  EXPECT_NE(ranked_modules(faulted).front(), kEmbeddings);
-}
-
-// The example: LayerNorm run on its bf16 input (island.layer_norm_mixed) changes every LayerNorm, so
-// the innermost changed modules are exactly the LayerNorms (named *norm*), and they head the ranking.
-TEST(PrecisionProbe, TheLayerNormFaultIsBlamedOnTheLayerNorms) {
-  const PrecisionPolicy pure(PolicyKind::kBf16Pure);
-  const Ledger clean = probe_ledger(tiny_runner(), pure);
-  Ledger faulted;
-  {
-    ScopedFault fault("island.layer_norm_mixed");
-    faulted = probe_ledger(tiny_runner(), pure);
-  }
-  const std::vector<Growth> ranked = ranked_by_growth(faulted, clean);
-  ASSERT_FALSE(ranked.empty());
-  EXPECT_TRUE(ranked.front().innermost);
-  int norms = 0;
-  for (const auto& g : ranked) {
-    const bool is_norm = g.module.find("norm") != std::string::npos;
-    if (g.innermost) {
-      EXPECT_TRUE(is_norm) << g.module;
-      ++norms;
-    }
-    if (is_norm) {
-      EXPECT_TRUE(g.innermost) << g.module << " " << g.ratio;
-    }
-  }
-  EXPECT_GT(norms, 20);
+  // faulted sampling, which is why the ranking is against a baseline.
+  EXPECT_NE(ranked_modules(faulted).front(), faulted_module);
 }
 
 TEST(PrecisionProbe, ABaselineLedgerReadsBackFromItsJsonAndMustBeOfTheSameCase) {

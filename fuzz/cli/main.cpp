@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       "  amt_conformance --list                      properties and their budgets\n"
       "  amt_conformance <subcommand> --help         embed, forward, golden, resize, shuffle, inspect"};
   const amt::cli::ConformanceCli cli = amt::cli::build_conformance_cli(app);
+  amt::cli::add_version_flag(app, "amt_conformance");
   if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_conformance"); code >= 0)
     return code;
   for (CLI::App* chosen : app.get_subcommands()) {

@@ -16,6 +16,7 @@
 #include <typeinfo>
 
 #include "reference/core/error.hpp"
+#include "reference/precision/platform.hpp"
 
 namespace amt::cli {
 
@@ -41,6 +42,14 @@ inline CLI::Option* add_verbose_flag(CLI::App& app) {
       "--verbose", verbose_errors(),
       "on an error, print the whole message (LibTorch's backtrace, OpenCV's context) instead of "
       "its first line");
+}
+
+// Adds --version to `app`: the tool's name, then the LibTorch it links (CUDA build or not, devices visible)
+// and the CPU with the ISA oneDNN dispatches (reference/precision/platform.hpp). Exit code 0.
+inline void add_version_flag(CLI::App& app, const std::string& tool) {
+  app.set_version_flag(
+      "--version", [tool] { return tool + " (AMT-Ref): " + precision::describe(precision::platform()); },
+      "print the LibTorch, CUDA and CPU this tool runs on, and exit");
 }
 
 // Parses the command line. Returns -1 to go on; otherwise the exit code: 0 after --help (printed to stdout),

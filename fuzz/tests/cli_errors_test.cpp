@@ -16,6 +16,7 @@
 #include "reference/core/error.hpp"
 #include "reference/core/limits.hpp"
 #include "reference/precision/cpu_isa.hpp"
+#include "reference/precision/platform.hpp"
 
 namespace amt::cli {
 namespace {
@@ -188,23 +189,39 @@ TEST(CliErrors, TheBinarysBadCommandLinesAndVerboseFlag) {
   }
 }
 
-// LibTorch 1.13 on an AVX512 CPU with oneDNN capped below avx512_core: every bf16 matmul would fail deep
-// inside oneDNN; the policy is refused first, in one line naming it, the cap and the missing instructions.
-TEST(CliErrors, Bf16WithOnednnCappedBelowAvx512IsRefusedInOneLine) {
-  if (precision::cpu_info().hardware < precision::CpuIsa::kAvx512Core)
-    GTEST_SKIP() << "this CPU has no AVX512 (" << precision::cpu_summary()
-                 << "): bf16 runs on ATen's own GEMM";
-  const BinaryRun r =
-      run_conformance("probe --config tiny --policy bf16-autocast", "ONEDNN_MAX_CPU_ISA=AVX2");
-  EXPECT_EQ(r.code, kExitBadInput) << r.out;
+// --version: the LibTorch it links, whether that LibTorch has CUDA and sees a device, the CPU and its ISA.
+TEST(CliErrors, VersionNamesLibTorchCudaAndTheCpu) {
+  const BinaryRun r = run_conformance("--version");
+  EXPECT_EQ(r.code, kExitOk) << r.out;
   EXPECT_EQ(lines(r.out), 1u) << r.out;
-  EXPECT_TRUE(has(r.out, "'bf16-autocast' is refused")) << r.out;
-  EXPECT_TRUE(has(r.out, "ONEDNN_MAX_CPU_ISA=AVX2")) << r.out;
-  EXPECT_TRUE(has(r.out, "avx512bw")) << r.out;
-  const BinaryRun bad =
-      run_conformance("probe --config tiny --policy bf16-autocast", "DNNL_MAX_CPU_ISA=AVX9000");
-  EXPECT_EQ(bad.code, kExitBadInput) << bad.out;
-  EXPECT_TRUE(has(bad.out, "DNNL_MAX_CPU_ISA=AVX9000 is not a oneDNN ISA name")) << bad.out;
+  const precision::Platform p = precision::platform();
+  EXPECT_TRUE(has(r.out, "amt_conformance (AMT-Ref): LibTorch " + std::string(TORCH_VERSION))) << r.out;
+  EXPECT_TRUE(has(r.out, "CPU " + precision::cpu_summary())) << r.out;
+#if AMT_WITH_CUDA
+  EXPECT_FALSE(p.cuda.empty()) << "a CUDA build whose LibTorch registered no CUDA backend";
+  EXPECT_TRUE(has(r.out, "with CUDA " + p.cuda)) << r.out;
+#else
+  EXPECT_TRUE(has(r.out, "(CPU only)")) << r.out;
+#endif
+  EXPECT_TRUE(has(r.out, p.cuda_devices == 0 && !p.cuda.empty() ? "no CUDA device visible" : "")) << r.out;
+}
+
+// oneDNN capped at AVX2 (what a CPU without AVX512 dispatches): LibTorch 1.13 failed every bf16 matmul there
+// and the policy was refused; 2.13 runs bf16 on AVX2, and the tool says which ISA it ran on. A cap value
+// oneDNN does not know caps nothing, and --version says so.
+TEST(CliErrors, Bf16RunsWithOnednnCappedAtAvx2AndTheIsaIsNamed) {
+  const BinaryRun v = run_conformance("--version", "ONEDNN_MAX_CPU_ISA=AVX2");
+  EXPECT_EQ(v.code, kExitOk) << v.out;
+  EXPECT_TRUE(has(v.out, "; avx2")) << v.out;
+  if (precision::cpu_info().hardware > precision::CpuIsa::kAvx2) {
+    EXPECT_TRUE(has(v.out, "(ONEDNN_MAX_CPU_ISA=AVX2; the CPU has")) << v.out;
+  }
+  const BinaryRun r = run_conformance("--fuzz --cases 8 --filter '^dtype_mix.forward$' --policy bf16-pure",
+                                      "ONEDNN_MAX_CPU_ISA=AVX2");
+  EXPECT_EQ(r.code, kExitOk) << r.out;
+  const BinaryRun bad = run_conformance("--version", "DNNL_MAX_CPU_ISA=AVX9000");
+  EXPECT_EQ(bad.code, kExitOk) << bad.out;
+  EXPECT_TRUE(has(bad.out, "DNNL_MAX_CPU_ISA=AVX9000 is not a oneDNN ISA name, no cap")) << bad.out;
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "reference/core/runtime.hpp"
 
 #include <ATen/Parallel.h>
-#include <dlfcn.h>
 #include <malloc.h>
 
 #include <algorithm>
@@ -42,29 +41,8 @@ int cores_for_this_process() {
   return std::max(1, cores / local_ranks);
 }
 
-// OpenBLAS is whatever libblas.so.3 resolves to (Debian's alternatives), so it is looked up, not linked.
-struct OpenBlas {
-  void (*set)(int) = nullptr;
-  int (*get)() = nullptr;
-};
-const OpenBlas& openblas() {
-  static const OpenBlas o = [] {
-    OpenBlas b;
-    b.set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-    b.get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-    if (b.set == nullptr || b.get == nullptr) b = OpenBlas{};
-    return b;
-  }();
-  return o;
-}
-
 bool g_configured = false;
 RuntimeSettings g_settings;
-
-void apply_split(int openmp, int blas) {
-  at::set_num_threads(openmp);
-  openblas().set(blas);
-}
 }  // namespace
 
 RuntimeSettings configure_runtime() {
@@ -72,37 +50,17 @@ RuntimeSettings configure_runtime() {
   g_configured = true;
   g_settings.allocator_tuned = !user_set_malloc_tunables() && keep_freed_memory_for_reuse();
   g_settings.cores = cores_for_this_process();
-  g_settings.threads_managed =
-      openblas().set != nullptr && !user_set("OMP_NUM_THREADS") && !user_set("OPENBLAS_NUM_THREADS");
-  if (g_settings.threads_managed) apply_split(1, g_settings.cores);  // the fp32 split until a scope says else
+  g_settings.threads_managed = !user_set("OMP_NUM_THREADS");
+  if (g_settings.threads_managed) at::set_num_threads(g_settings.cores);
   return g_settings;
 }
 
 std::string describe(const RuntimeSettings& s) {
   return std::string("allocator: ") +
          (s.allocator_tuned ? "freed tensors kept for reuse" : "glibc defaults") + "; threads: " +
-         (s.threads_managed ? std::to_string(s.cores) + " cores to OpenBLAS (fp32) or OpenMP (bf16)"
-                            : "as LibTorch and the environment set them");
-}
-
-ThreadSplit current_thread_split() {
-  return {at::get_num_threads(), openblas().get ? openblas().get() : 0};
-}
-
-GemmThreadsScope::GemmThreadsScope(bool reduced_precision_gemms) {
-  if (!g_configured || !g_settings.threads_managed) return;
-  const ThreadSplit now = current_thread_split();
-  const int cores = g_settings.cores;
-  const int openmp = reduced_precision_gemms ? cores : 1, blas = reduced_precision_gemms ? 1 : cores;
-  if (openmp == now.openmp && blas == now.blas) return;
-  previous_openmp_ = now.openmp;
-  previous_blas_ = now.blas;
-  changed_ = true;
-  apply_split(openmp, blas);
-}
-
-GemmThreadsScope::~GemmThreadsScope() {
-  if (changed_) apply_split(previous_openmp_, previous_blas_);
+         (s.threads_managed
+              ? std::to_string(s.cores) + " OpenMP threads (MKL fp32 and oneDNN bf16 GEMMs alike)"
+              : "OMP_NUM_THREADS=" + std::to_string(at::get_num_threads()));
 }
 
 }  // namespace amt

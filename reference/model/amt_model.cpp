@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "reference/core/error.hpp"
-#include "reference/core/runtime.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/autocast_guard.hpp"
@@ -115,7 +114,6 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
   precision::PlanContext plan_context(plan, *this);
   precision::ModuleScope scope(*this, caller);
   const precision::PrecisionPolicy& policy = scope.policy();
-  const GemmThreadsScope threads(precision::computes_below_fp32(policy));  // reference/core/runtime.hpp
   precision::AutocastGuard autocast(policy);
   const EncoderOutput enc = encoder->forward(scope.input(image), policy);
   const HandOutput h = hand->forward(enc.cls, policy);

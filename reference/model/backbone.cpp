@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include "reference/core/error.hpp"
-#include "reference/core/runtime.hpp"
 #include "reference/model/dinov2.hpp"
 #include "reference/model/dinov3.hpp"
 #include "reference/precision/autocast_guard.hpp"
@@ -50,7 +49,6 @@ BackboneOutput Backbone::forward(const torch::Tensor& pixels_in, const precision
                      " but policy " + policy.name() + " expects " + c10::toString(policy.param_dtype()) +
                      "; call precision::apply_param_dtype(backbone, policy) first");
   }
-  const GemmThreadsScope threads(precision::computes_below_fp32(policy));  // reference/core/runtime.hpp
   precision::AutocastGuard autocast(policy);
   const torch::Tensor x = scope.output(forward_tokens(pixels, hp, wp, policy));
 

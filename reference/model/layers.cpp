@@ -117,6 +117,15 @@ torch::Tensor merge_heads(const torch::Tensor& x) {
 }
 
 torch::Tensor scaled_dot_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  // fp64 keeps the written-out form: it is the reference the fp32 goldens are measured against, and
+  // the fused CPU kernels are built for the training dtypes.
+  if (q.scalar_type() == torch::kDouble) return attention_math_path(q, k, v);
+  // One kernel (flash attention on the CPU): no [N, N] score tensor written and read back, softmax
+  // accumulated in fp32 for bf16/fp16 inputs. Under autocast it runs in the autocast dtype.
+  return at::scaled_dot_product_attention(q, k, v);
+}
+
+torch::Tensor attention_math_path(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
   // The 1/√d scale goes on q (N·d products) rather than on the N×N scores. For the backbones' 64-wide heads
   // it is a power of two (exact in every dtype); elsewhere the two orders differ by one rounding of q.
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));

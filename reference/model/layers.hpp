@@ -68,8 +68,12 @@ torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias);
 torch::Tensor split_heads(const torch::Tensor& x, int64_t heads);
 torch::Tensor merge_heads(const torch::Tensor& x);
 
-// softmax(q·kᵀ/√d)·v over [B,H,N,d] inputs, no mask, no dropout — exactly what the oracle's glue computed.
+// softmax(q·kᵀ/√d)·v over [B,H,N,d] inputs, no mask, no dropout — what the oracle's glue computed. Fused
+// (at::scaled_dot_product_attention, as upstream's F.scaled_dot_product_attention) in fp32, bf16 and fp16;
+// written out (matmul, softmax, matmul) in fp64, the goldens' reference. attention_math_path() is the
+// written-out form alone, for comparing the two.
 torch::Tensor scaled_dot_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+torch::Tensor attention_math_path(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 
 // Deterministic random initialisation in the spirit of upstream's init (tokens and Linear weights N(0, 0.02²)
 // clipped at 2σ, zero biases, LayerNorm 1/0, LayerScale = layerscale_value, patch conv U(±1/√fan_in)). For

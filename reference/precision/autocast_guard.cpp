@@ -19,31 +19,19 @@ void leave_autocast_nesting() {
 AutocastGuard::AutocastGuard(const PrecisionPolicy& policy) {
   if (!policy.uses_autocast()) return;
   active_ = true;
-  cuda_ = policy.device().is_cuda();
-  if (cuda_) {
-    prev_enabled_ = at::autocast::is_enabled();
-    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_autocast_gpu_dtype(policy.compute_dtype());
-    at::autocast::set_enabled(true);
-  } else {
-    prev_enabled_ = at::autocast::is_cpu_enabled();
-    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
-    at::autocast::set_autocast_cpu_dtype(policy.compute_dtype());
-    at::autocast::set_cpu_enabled(true);
-  }
+  device_type_ = policy.device().type();
+  prev_enabled_ = at::autocast::is_autocast_enabled(device_type_);
+  prev_dtype_ = at::autocast::get_autocast_dtype(device_type_);
+  at::autocast::set_autocast_dtype(device_type_, policy.compute_dtype());
+  at::autocast::set_autocast_enabled(device_type_, true);
   at::autocast::increment_nesting();
 }
 
 AutocastGuard::~AutocastGuard() {
   if (!active_) return;
   leave_autocast_nesting();
-  if (cuda_) {
-    at::autocast::set_enabled(prev_enabled_);
-    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
-  } else {
-    at::autocast::set_cpu_enabled(prev_enabled_);
-    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
-  }
+  at::autocast::set_autocast_enabled(device_type_, prev_enabled_);
+  at::autocast::set_autocast_dtype(device_type_, prev_dtype_);
 }
 
 WeightCastCache::WeightCastCache(const PrecisionPolicy& policy) {
@@ -64,18 +52,19 @@ WeightCastCache::~WeightCastCache() {
 }
 
 AutocastDisabled::AutocastDisabled()
-    : prev_cpu_(at::autocast::is_cpu_enabled()), prev_cuda_(at::autocast::is_enabled()) {
-  at::autocast::set_cpu_enabled(false);
-  at::autocast::set_enabled(false);
+    : prev_cpu_(at::autocast::is_autocast_enabled(c10::DeviceType::CPU)),
+      prev_cuda_(at::autocast::is_autocast_enabled(c10::DeviceType::CUDA)) {
+  at::autocast::set_autocast_enabled(c10::DeviceType::CPU, false);
+  at::autocast::set_autocast_enabled(c10::DeviceType::CUDA, false);
 }
 
 AutocastDisabled::~AutocastDisabled() {
-  at::autocast::set_cpu_enabled(prev_cpu_);
-  at::autocast::set_enabled(prev_cuda_);
+  at::autocast::set_autocast_enabled(c10::DeviceType::CPU, prev_cpu_);
+  at::autocast::set_autocast_enabled(c10::DeviceType::CUDA, prev_cuda_);
 }
 
 bool autocast_enabled(torch::Device device) {
-  return device.is_cuda() ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+  return at::autocast::is_autocast_enabled(device.type());
 }
 
 }  // namespace amt::precision

@@ -1,4 +1,4 @@
-// RAII autocast control for LibTorch 1.13, which has no guard of its own (DESIGN.md P5 note).
+// RAII autocast control over LibTorch's per-device autocast state (C++ has no torch.autocast context).
 #pragma once
 #include <torch/types.h>
 
@@ -18,7 +18,7 @@ class AutocastGuard {
 
  private:
   bool active_ = false;
-  bool cuda_ = false;
+  c10::DeviceType device_type_ = c10::DeviceType::CPU;
   bool prev_enabled_ = false;
   torch::ScalarType prev_dtype_ = torch::kBFloat16;
 };

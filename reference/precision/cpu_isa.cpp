@@ -38,9 +38,13 @@ CpuInfo read_cpu_info() {
   for (const char* variable : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
     const char* value = std::getenv(variable);
     if (!value) continue;
-    if (const auto cap = isa_cap_from_onednn_value(value, variable)) {
-      info.dispatched = std::min(info.hardware, *cap);
-      info.cap = std::string(variable) + "=" + value;
+    try {
+      if (const auto cap = isa_cap_from_onednn_value(value, variable)) {
+        info.dispatched = std::min(info.hardware, *cap);
+        info.cap = std::string(variable) + "=" + value;
+      }
+    } catch (const ConfigError&) {
+      info.cap = std::string(variable) + "=" + value + " is not a oneDNN ISA name, no cap";
     }
     break;  // oneDNN reads the first of the two that is set
   }

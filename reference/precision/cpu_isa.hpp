@@ -35,7 +35,7 @@ struct CpuInfo {
   std::string cap;    // "ONEDNN_MAX_CPU_ISA=AVX2" when a cap is set, else ""
 };
 
-// This process's CPU (read once; throws amt::ConfigError for a bad cap value).
+// This process's CPU (read once). A cap value oneDNN does not know is reported in `cap` and caps nothing.
 const CpuInfo& cpu_info();
 
 // One line for reports and fingerprints: "AMD EPYC; avx512_core_bf16", with the cap when one is set:

@@ -43,8 +43,8 @@ torch::Tensor interpolate_position_table(const torch::Tensor& table, int64_t out
 
 // residual + gain·branch (a block's LayerScale and residual add) in the dtype type promotion gives (fp32
 // under autocast, where the residual stream is fp32 and the branch bf16). The branch is widened first,
-// exactly: LibTorch 1.13's addcmul over mixed dtypes takes an unvectorised path 17× slower than the cast plus
-// a same-dtype addcmul (1.48 vs 0.09 ms on [769, 384], docs/performance.md).
+// exactly: addcmul over mixed dtypes takes an unvectorised path, 17× slower than the cast plus a same-dtype
+// addcmul on LibTorch 1.13 (1.48 vs 0.09 ms on [769, 384]) and still 5.4× on 2.13 (0.49 vs 0.09 ms).
 torch::Tensor add_scaled_residual(const torch::Tensor& residual, const torch::Tensor& branch,
                                   const torch::Tensor& gain);
 

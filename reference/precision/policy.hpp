@@ -5,8 +5,11 @@
 //   bf16-autocast  fp32    fp32 (*)     bf16         fp32     fp32
 //   bf16-pure      bf16    bf16         bf16         fp32     fp32
 //   fp64           fp64    fp64         fp64         fp64 (**) fp64
-//   fp16-autocast / fp16-pure: CUDA only; refused on CPU (no fp16 matmul/conv/LayerNorm CPU kernels).
-//   bf16 on a CPU whose oneDNN is capped below avx512_core: refused (bf16_cpu_refusal, cpu_isa.hpp).
+//   fp16-autocast / fp16-pure: CUDA only; refused on CPU (fp16 CPU kernels exist since LibTorch 2.x, but
+//   their GEMM is an unvectorised fallback without AVX512-FP16/AMX-FP16, and fp16 training needs loss
+//   scaling).
+//   bf16 runs on every x86-64 CPU: oneDNN's bf16 kernels on avx512_core and up, converting ones below
+//   (LibTorch 1.13 failed there and the policy was refused; docs/conformance.md).
 // (*) autocast casts inside listed ops; the residual stream stays fp32.
 // (**) except DINOv2 position interpolation, which upstream always does in fp32 (islands.hpp).
 #pragma once
@@ -21,7 +24,7 @@ enum class PolicyKind { kFp32, kBf16Autocast, kBf16Pure, kFp64, kFp16Autocast, k
 
 class PrecisionPolicy {
  public:
-  // Throws amt::UnsupportedError for fp16 compute on a CPU device (naming the missing kernels).
+  // Throws amt::UnsupportedError for fp16 compute on a CPU device (saying why).
   explicit PrecisionPolicy(PolicyKind kind = PolicyKind::kFp32, torch::Device device = torch::kCPU);
   // "fp32", "bf16-autocast", "bf16-pure", "fp64", "fp16-autocast", "fp16-pure"; unknown → amt::ConfigError.
   static PrecisionPolicy parse(const std::string& name, torch::Device device = torch::kCPU);
@@ -49,11 +52,6 @@ class PrecisionPolicy {
 };
 
 std::vector<std::string> policy_names();  // every name parse() accepts, in table order
-
-struct CpuInfo;
-// Why bf16 compute cannot run on this CPU with this LibTorch ("" when it can); the policy constructor throws
-// amt::UnsupportedError with it, and available() leaves bf16 out.
-std::string bf16_cpu_refusal(const CpuInfo& cpu);
 
 }  // namespace amt::precision
 

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "reference/core/error.hpp"
-#include "reference/core/runtime.hpp"
 #include "reference/precision/plan.hpp"
 
 namespace amt::train {
@@ -16,8 +15,6 @@ StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& op
                          const precision::PrecisionPolicy& policy, double clip_norm,
                          const GradientReducer& reduce_gradients) {
   if (micro_batches.empty()) throw ValueError("training_step: no micro-batch");
-  // The backward and the optimizer run outside the model's forward: the thread split covers the whole step.
-  const GemmThreadsScope threads(precision::computes_below_fp32(policy));
   StepResult r;
   optimizer.zero_grad();
   const double n = static_cast<double>(micro_batches.size());

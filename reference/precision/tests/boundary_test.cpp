@@ -106,16 +106,6 @@ TEST(SeedErrors, BypassingTheProjectionIslandBringsTheSeedErrorBack) {
   }
 }
 
-TEST(SeedErrors, BypassingTheLayerNormIslandThrowsUnderAutocast) {
-  const PrecisionPolicy policy = PrecisionPolicy::parse("bf16-autocast");
-  TinyModel model;
-  const TensorMap batch =
-      conform_batch({{"image", torch::randn({2, 3, 16, 16})}, {"K", pinhole_K(2, torch::kFloat)}}, policy);
-  AutocastGuard autocast(policy);
-  ScopedFault fault("island.layer_norm_mixed");
-  EXPECT_THROW(model.forward(batch, policy), c10::Error);
-}
-
 TEST(Boundary, Uint8ImagesAreScaledAndImageNetNormalised) {
   auto img = torch::zeros({1, 3, 2, 2}, torch::kByte);
   img.select(1, 0).fill_(255);

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "reference/core/error.hpp"
-#include "reference/precision/policy.hpp"
 
 namespace amt::precision {
 namespace {
@@ -36,21 +35,6 @@ TEST(CpuIsa, OnednnCapValuesMapDownAndUnknownOnesAreConfigErrors) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("DNNL_MAX_CPU_ISA=AVX9000"), std::string::npos) << e.what();
   }
-}
-
-TEST(CpuIsa, Bf16IsRefusedOnlyWhereOnednnIsCappedBelowAvx512OnAnAvx512Cpu) {
-  const CpuInfo amd{"AMD EPYC", CpuIsa::kAvx512CoreBf16, CpuIsa::kAvx512CoreBf16, ""};
-  EXPECT_EQ(bf16_cpu_refusal(amd), "");
-  const CpuInfo capped_core{"AMD EPYC", CpuIsa::kAvx512CoreBf16, CpuIsa::kAvx512Core,
-                            "ONEDNN_MAX_CPU_ISA=AVX512_CORE"};
-  EXPECT_EQ(bf16_cpu_refusal(capped_core), "");
-  const CpuInfo capped_avx2{"AMD EPYC", CpuIsa::kAvx512CoreBf16, CpuIsa::kAvx2, "ONEDNN_MAX_CPU_ISA=AVX2"};
-  const std::string why = bf16_cpu_refusal(capped_avx2);
-  EXPECT_NE(why.find("ONEDNN_MAX_CPU_ISA=AVX2"), std::string::npos) << why;
-  EXPECT_NE(why.find("avx512bw"), std::string::npos) << why;
-  // A CPU without AVX512 runs ATen's own bf16 GEMM: allowed.
-  const CpuInfo zen3{"AMD EPYC", CpuIsa::kAvx2, CpuIsa::kAvx2, ""};
-  EXPECT_EQ(bf16_cpu_refusal(zen3), "");
 }
 
 TEST(CpuIsa, ThisMachineIsDescribedAndItsFingerprintNamesTheIsa) {

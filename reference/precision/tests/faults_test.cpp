@@ -14,8 +14,8 @@ TEST(Faults, CatalogueListsThePrecisionFaultsAndTheyStartOff) {
     EXPECT_FALSE(fault_enabled(f.name)) << f.name;
     EXPECT_FALSE(f.description.empty()) << f.name;
   }
-  for (const char* expected : {"boundary.image_dtype", "boundary.camera_dtype", "island.layer_norm_mixed",
-                               "island.projection_no_cast", "island.grid_sample_feature_dtype"}) {
+  for (const char* expected : {"boundary.image_dtype", "boundary.camera_dtype", "island.projection_no_cast",
+                               "island.grid_sample_feature_dtype"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
 }

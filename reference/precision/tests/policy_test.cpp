@@ -43,17 +43,19 @@ TEST(PrecisionPolicy, Fp16ComputeIsRefusedOnCpuNamingTheMissingKernels) {
     } catch (const UnsupportedError& e) {
       const std::string what = e.what();
       EXPECT_NE(what.find(name), std::string::npos) << what;
-      EXPECT_NE(what.find("addmm_impl_cpu_"), std::string::npos) << what;
-      EXPECT_NE(what.find("LayerNormKernelImpl"), std::string::npos) << what;
+      EXPECT_NE(what.find("AVX512-FP16"), std::string::npos) << what;
+      EXPECT_NE(what.find("loss scaling"), std::string::npos) << what;
     }
   }
 }
 
-TEST(PrecisionPolicy, Fp16KernelsReallyAreMissingOnThisCpuBuild) {
-  // The refusal above must stay true: if LibTorch gains fp16 CPU kernels this test tells us to revisit it.
+TEST(PrecisionPolicy, Fp16KernelsExistOnTheCpuSinceLibTorch2) {
+  // LibTorch 1.13 threw here, and the refusal named the missing kernels; 2.13 has them, so the refusal now
+  // rests on their speed (1 GFLOP/s without AVX512-FP16, docs/libtorch-upgrade.md) and on loss scaling. If
+  // they vanish, revisit it.
   const auto h = torch::ones({2, 2}, torch::kHalf);
-  EXPECT_THROW(torch::mm(h, h), c10::Error);
-  EXPECT_THROW(torch::layer_norm(h, {2}), c10::Error);
+  EXPECT_NO_THROW(torch::mm(h, h));
+  EXPECT_NO_THROW(torch::layer_norm(h, {2}));
 }
 
 TEST(PrecisionPolicy, UnknownNameIsAConfigErrorListingKnownNames) {
