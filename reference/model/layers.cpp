@@ -117,11 +117,16 @@ torch::Tensor merge_heads(const torch::Tensor& x) {
 }
 
 torch::Tensor scaled_dot_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  // fp64 keeps the written-out form: it is the reference the fp32 goldens are measured against, and
-  // the fused CPU kernels are built for the training dtypes.
-  if (q.scalar_type() == torch::kDouble) return attention_math_path(q, k, v);
-  // One kernel (flash attention on the CPU): no [N, N] score tensor written and read back, softmax
-  // accumulated in fp32 for bf16/fp16 inputs. Under autocast it runs in the autocast dtype.
+  // fp64 keeps the written-out form: it is the reference the fp32 goldens are measured against.
+  // bf16 keeps it too, for speed: LibTorch 2.13's CPU flash kernel runs its block GEMMs through MKL's bf16
+  // GEMM, which on a CPU without AMX (measured: AMD EPYC, avx512_core_bf16) takes MKL's fp32 kernels, so
+  // fused bf16 attention is as slow as fp32 (20.4 ms for S/14's [4, 6, 769, 64]) while the written-out
+  // form's bf16 matmuls go to oneDNN (8.5 ms). docs/performance.md.
+  if (q.scalar_type() == torch::kDouble || q.scalar_type() == torch::kBFloat16) {
+    return attention_math_path(q, k, v);
+  }
+  // fp32 and fp16: one kernel (flash attention on the CPU), no [N, N] score tensor written and read back
+  // (fp32: 20.6 against 52.3 ms written out).
   return at::scaled_dot_product_attention(q, k, v);
 }
 

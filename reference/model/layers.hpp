@@ -69,8 +69,9 @@ torch::Tensor split_heads(const torch::Tensor& x, int64_t heads);
 torch::Tensor merge_heads(const torch::Tensor& x);
 
 // softmax(q·kᵀ/√d)·v over [B,H,N,d] inputs, no mask, no dropout — what the oracle's glue computed. Fused
-// (at::scaled_dot_product_attention, as upstream's F.scaled_dot_product_attention) in fp32, bf16 and fp16;
-// written out (matmul, softmax, matmul) in fp64, the goldens' reference. attention_math_path() is the
+// (at::scaled_dot_product_attention, as upstream's F.scaled_dot_product_attention) in fp32 and fp16;
+// written out (matmul, softmax, matmul) in fp64, the goldens' reference, and in bf16, where it is faster
+// on the CPU (layers.cpp). attention_math_path() is the
 // written-out form alone, for comparing the two.
 torch::Tensor scaled_dot_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 torch::Tensor attention_math_path(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
