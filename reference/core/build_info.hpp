@@ -6,7 +6,7 @@
 
 namespace amt {
 
-// "1.13.1": the LibTorch this binary was compiled against.
+// "2.13.0": the LibTorch this binary was compiled against.
 inline std::string libtorch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);

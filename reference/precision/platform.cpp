@@ -1,18 +1,17 @@
 #include "reference/precision/platform.hpp"
 
 #include <ATen/detail/CUDAHooksInterface.h>
-#include <torch/version.h>
 
 #include <nlohmann/json.hpp>
 
+#include "reference/core/build_info.hpp"
 #include "reference/precision/cpu_isa.hpp"
 
 namespace amt::precision {
 
 Platform platform() {
   Platform p;
-  p.libtorch = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-               std::to_string(TORCH_VERSION_PATCH);
+  p.libtorch = libtorch_version();
   // libtorch_cuda registers these hooks when it is linked (cmake/TorchWheel.cmake, AMT_CUDA); without it the
   // default hooks say "not built". Neither call needs a GPU or a driver.
   const at::CUDAHooksInterface& cuda = at::detail::getCUDAHooks();
