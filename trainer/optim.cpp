@@ -39,8 +39,14 @@ int64_t backbone_block_index(const std::string& name) {
   return std::stoll(m[1].str());
 }
 
+bool is_weight_decayed(const std::string& name, const torch::Tensor& p) {
+  static const std::string suffix = ".weight";
+  return p.dim() >= 2 && name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 TrainingOptimizer::TrainingOptimizer(model::AmtModelImpl& model, const TrainConfig& c) {
-  std::vector<torch::Tensor> backbone, heads;
+  std::vector<torch::Tensor> backbone, backbone_no_decay, heads, heads_no_decay;
   for (const auto& item : model.named_parameters()) {
     const std::string& name = item.key();
     torch::Tensor p = item.value();
@@ -52,20 +58,30 @@ TrainingOptimizer::TrainingOptimizer(model::AmtModelImpl& model, const TrainConf
       frozen_ += p.numel();
       continue;
     }
-    (is_backbone_param(name) ? backbone : heads).push_back(p);
+    const bool decayed = c.decay_every_parameter || is_weight_decayed(name, p);
+    if (is_backbone_param(name)) {
+      (decayed ? backbone : backbone_no_decay).push_back(p);
+    } else {
+      (decayed ? heads : heads_no_decay).push_back(p);
+    }
     params_.emplace_back(name, p);
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  const auto add = [&](const std::string& name, std::vector<torch::Tensor> params, double lr, double wd) {
+  const auto add = [&](const std::string& part, const std::string& name, std::vector<torch::Tensor> params,
+                       double lr, double wd) {
     if (params.empty()) return;
     auto options = std::make_unique<torch::optim::AdamWOptions>(lr);
     options->weight_decay(wd);
     groups.emplace_back(std::move(params), std::move(options));
     group_names_.push_back(name);
+    lr_names_.push_back(part);
     base_lr_.push_back(lr);
   };
-  add("backbone", backbone, c.lr * c.backbone_lr_factor, c.backbone_weight_decay);
-  add("heads", heads, c.lr, c.weight_decay);
+  const double backbone_lr = c.lr * c.backbone_lr_factor;
+  add("backbone", "backbone", backbone, backbone_lr, c.backbone_weight_decay);
+  add("backbone", "backbone/no_decay", backbone_no_decay, backbone_lr, 0.0);
+  add("heads", "heads", heads, c.lr, c.weight_decay);
+  add("heads", "heads/no_decay", heads_no_decay, c.lr, 0.0);
   if (groups.empty()) throw ConfigError("optim.freeze_blocks: every parameter is frozen, nothing to train");
   adamw_ = std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(c.lr));
 }
@@ -81,7 +97,7 @@ std::map<std::string, double> TrainingOptimizer::lrs() const {
   std::map<std::string, double> out;
   const auto& groups = adamw_->param_groups();
   for (size_t g = 0; g < groups.size(); ++g) {
-    out["lr/" + group_names_[g]] = static_cast<const torch::optim::AdamWOptions&>(groups[g].options()).lr();
+    out["lr/" + lr_names_[g]] = static_cast<const torch::optim::AdamWOptions&>(groups[g].options()).lr();
   }
   return out;
 }

@@ -23,18 +23,33 @@ using TensorMap = std::map<std::string, torch::Tensor>;
 int64_t backbone_block_index(const std::string& param_name);
 bool is_backbone_param(const std::string& param_name);  // "encoder.backbone.*"
 
-// AdamW (β 0.9/0.999, ε 1e-8) with two groups: "backbone" at lr × backbone_lr_factor with
-// backbone_weight_decay, "heads" (everything else) at lr with weight_decay. The first `freeze_blocks`
-// backbone blocks and, when any are frozen, the patch/position embeddings get requires_grad = false and are
-// in no group.
+// Whether weight decay applies to a parameter: only the weight matrices of linear and convolution layers
+// (a ".weight" of two or more dimensions). Decay is a prior that a linear map should be small; on a bias,
+// a norm weight or a layer-scale gamma (1-D: the LayerNorm weight's natural value is 1, not 0), a
+// σ-reparametrisation scale, a token, a query, a position table or an anchor (hand.anchor is the joints'
+// starting position in metres) it is a pull towards an arbitrary value. The rule is timm's and DINOv2's
+// (no decay on biases, norms and gammas) plus the tokens and position tables, decided by shape and suffix
+// rather than a list of names, so a new token or table is exempt without anyone remembering it.
+bool is_weight_decayed(const std::string& param_name, const torch::Tensor& param);
+
+// AdamW (β 0.9/0.999, ε 1e-8) with up to four groups: "backbone" at lr × backbone_lr_factor with
+// backbone_weight_decay, "heads" (everything else) at lr with weight_decay, each split into its decayed
+// parameters and a "<name>/no_decay" group at the same LR with weight decay 0 (is_weight_decayed;
+// config.decay_every_parameter puts every parameter in the decayed groups, as upstream does). The first
+// `freeze_blocks` backbone blocks and, when any are frozen, the patch/position embeddings get
+// requires_grad = false and are in no group. Empty groups are left out.
 class TrainingOptimizer {
  public:
   TrainingOptimizer(model::AmtModelImpl& model, const TrainConfig& config);
 
   torch::optim::AdamW& adamw() { return *adamw_; }
+  // The name of each of adamw().param_groups(), in order: "backbone", "backbone/no_decay", "heads",
+  // "heads/no_decay" (those that have parameters).
+  const std::vector<std::string>& group_names() const { return group_names_; }
   // Sets every group's LR to its base LR × factor (the schedule's value for the coming step).
   void set_lr_factor(double factor);
-  std::map<std::string, double> lrs() const;  // "lr/backbone", "lr/heads"
+  // "lr/backbone", "lr/heads": one LR per part (a part's decayed and undecayed groups share it).
+  std::map<std::string, double> lrs() const;
   int64_t trainable_parameters() const;
   int64_t frozen_parameters() const { return frozen_; }
 
@@ -47,6 +62,7 @@ class TrainingOptimizer {
  private:
   std::unique_ptr<torch::optim::AdamW> adamw_;
   std::vector<std::string> group_names_;
+  std::vector<std::string> lr_names_;  // "backbone" or "heads" per group
   std::vector<double> base_lr_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;  // in the optimizer, by model name
   int64_t frozen_ = 0;

@@ -107,6 +107,7 @@ const std::vector<Field>& fields() {
       real("optim.backbone_lr_factor", &C::backbone_lr_factor),
       real("optim.weight_decay", &C::weight_decay),
       real("optim.backbone_weight_decay", &C::backbone_weight_decay),
+      flag("optim.decay_every_parameter", &C::decay_every_parameter),
       integer("optim.freeze_blocks", &C::freeze_blocks),
       integer("optim.warmup_steps", &C::warmup_steps),
       real("optim.restart_epochs", &C::restart_epochs),
@@ -249,6 +250,8 @@ nlohmann::json to_json(const TrainConfig& c) {
 
 TrainConfig from_json(const nlohmann::json& j, const std::string& source) {
   TrainConfig c;
+  // A config.json written before the key existed trained with decay on every parameter; its resume must too.
+  if (j.is_object() && !j.contains("optim.decay_every_parameter")) c.decay_every_parameter = true;
   if (!j.is_object()) throw FormatError(source, "", "expected a JSON object");
   for (const auto& [key, value] : j.items()) {
     const Field* f = find_field(key);

@@ -43,6 +43,10 @@ struct TrainConfig {
   double backbone_lr_factor = 0.1;  // backbone group LR = lr × this (upstream: 0.01 for a pretrained one)
   double weight_decay = 0.05;
   double backbone_weight_decay = 0.01;
+  // false: weight decay only on the weight matrices of linear and convolution layers (biases, norm weights,
+  // layer-scale gammas, σ-reparametrisation scales, tokens, queries, position tables and anchors get none:
+  // trainer/optim.hpp, deviations T10). true: upstream's AdamW, decay on every parameter (the goldens' step).
+  bool decay_every_parameter = false;
   int64_t freeze_blocks = 0;    // the first N backbone blocks (and the embeddings when N > 0) get no update
   int64_t warmup_steps = 20;    // linear warmup from lr/warmup_steps to lr
   double restart_epochs = 0.0;  // cosine cycle length in epochs; 0 = one cycle over the whole run

@@ -31,7 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // A config whose schedule is constant and whose step is exactly the goldens' (AdamW at the goldens' LR, wd
-// 0.01, clip 1, eval mode, no EMA).
+// 0.01 on every parameter, clip 1, eval mode, no EMA).
 TrainConfig golden_step_config(const std::string& policy) {
   TrainConfig c;
   c.policy = policy;
@@ -39,6 +39,7 @@ TrainConfig golden_step_config(const std::string& policy) {
   c.backbone_lr_factor = 1.0;
   c.weight_decay = 0.01;
   c.backbone_weight_decay = 0.01;
+  c.decay_every_parameter = true;  // golden_trajectory's AdamW decays biases, norms and tokens too
   c.warmup_steps = 0;
   c.min_lr_ratio = 1.0;
   c.clip_norm = 1.0;
@@ -215,6 +216,108 @@ TEST(TrainingOptimizer, GroupsFreezeAndLrFactor) {
     if (backbone_block_index(item.key()) == 2 && !same) ++moved_in_block2;
   }
   EXPECT_GT(moved_in_block2, 4);
+}
+
+// Weight decay by parameter kind (deviations T10): every trainable parameter in exactly one group; the
+// weight matrices of linear and convolution layers decayed at their part's rate, everything else (biases,
+// norm weights, layer-scale gammas, σ scales, tokens, queries, position tables, anchors) at 0; both parts
+// keep their LR.
+TEST(TrainingOptimizer, WeightDecayOnlyOnWeightMatricesInBothParts) {
+  const auto policy = precision::PrecisionPolicy::parse("fp32");
+  model::AmtModel m = tiny_model(policy);
+  TrainConfig c;
+  c.lr = 1e-3;
+  c.backbone_lr_factor = 0.1;
+  c.weight_decay = 0.05;  // the two parts' rates differ, so a parameter in the wrong part shows
+  c.backbone_weight_decay = 0.01;
+  TrainingOptimizer opt(*m, c);
+  ASSERT_EQ(opt.group_names(),
+            (std::vector<std::string>{"backbone", "backbone/no_decay", "heads", "heads/no_decay"}));
+  const auto& groups = opt.adamw().param_groups();
+  ASSERT_EQ(groups.size(), 4u);
+  const auto options = [&](size_t g) {
+    return static_cast<const torch::optim::AdamWOptions&>(groups[g].options());
+  };
+  const std::vector<double> want_wd = {c.backbone_weight_decay, 0.0, c.weight_decay, 0.0};
+  const std::vector<double> want_lr = {c.lr * c.backbone_lr_factor, c.lr * c.backbone_lr_factor, c.lr, c.lr};
+  for (size_t g = 0; g < groups.size(); ++g) {
+    EXPECT_EQ(options(g).weight_decay(), want_wd[g]) << opt.group_names()[g];
+    EXPECT_EQ(options(g).lr(), want_lr[g]) << opt.group_names()[g];
+  }
+  // The group of each parameter, by name; each in exactly one.
+  std::map<std::string, std::string> group_of;
+  for (const auto& item : m->named_parameters()) {
+    int found = 0;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      for (const auto& p : groups[g].params()) {
+        if (p.unsafeGetTensorImpl() == item.value().unsafeGetTensorImpl()) {
+          ++found;
+          group_of[item.key()] = opt.group_names()[g];
+        }
+      }
+    }
+    EXPECT_EQ(found, 1) << item.key();
+  }
+  size_t in_groups = 0;
+  for (const auto& g : groups) in_groups += g.params().size();
+  EXPECT_EQ(in_groups, m->named_parameters().size());
+  const std::string layer = "encoder.backbone.encoder.layer.0.";
+  const std::map<std::string, std::string> examples = {
+      // backbone, decayed: a linear weight and the patch convolution
+      {layer + "mlp.fc1.weight", "backbone"},
+      {layer + "attention.attention.query.weight", "backbone"},
+      {"encoder.backbone.embeddings.patch_embeddings.projection.weight", "backbone"},
+      // backbone, not decayed: a LayerNorm weight, a bias, a layer-scale gamma, the tokens, the position
+      // table
+      {layer + "norm1.weight", "backbone/no_decay"},
+      {"encoder.backbone.layernorm.weight", "backbone/no_decay"},
+      {layer + "attention.attention.query.bias", "backbone/no_decay"},
+      {layer + "layer_scale1.lambda1", "backbone/no_decay"},
+      {"encoder.backbone.embeddings.cls_token", "backbone/no_decay"},
+      {"encoder.backbone.embeddings.mask_token", "backbone/no_decay"},
+      {"encoder.backbone.embeddings.position_embeddings", "backbone/no_decay"},
+      // heads, decayed: linear and convolution weights
+      {"hand.joint0.weight", "heads"},
+      {"hand.enc0.weight", "heads"},
+      {"refinement.conv0.weight", "heads"},
+      {"fusion.attn.q.weight", "heads"},
+      // heads, not decayed: a LayerNorm weight, a bias, a σ scale, the task token, the queries, the anchors
+      {"hand.enc_norm.weight", "heads/no_decay"},
+      {"hand.joint0.bias", "heads/no_decay"},
+      {"hand.enc0.sigma", "heads/no_decay"},
+      {"encoder.task_embedding", "heads/no_decay"},
+      {"objects.queries", "heads/no_decay"},
+      {"contacts.queries", "heads/no_decay"},
+      {"hand.anchor", "heads/no_decay"},
+      {"objects.anchor", "heads/no_decay"},
+  };
+  for (const auto& [name, group] : examples) {
+    ASSERT_TRUE(group_of.count(name)) << name << " is not a parameter of tiny";
+    EXPECT_EQ(group_of.at(name), group) << name;
+  }
+  // The rule holds for every parameter, not just the examples: decayed exactly when a >= 2-D ".weight".
+  for (const auto& item : m->named_parameters()) {
+    const std::string& name = item.key();
+    const bool matrix =
+        item.value().dim() >= 2 && name.size() > 7 && name.substr(name.size() - 7) == ".weight";
+    const std::string part = name.rfind("encoder.backbone.", 0) == 0 ? "backbone" : "heads";
+    EXPECT_EQ(group_of.at(name), matrix ? part : part + "/no_decay") << name;
+  }
+  // One LR per part in the logs, whatever the decay split.
+  EXPECT_EQ(opt.lrs().size(), 2u);
+  // Upstream's choice on request: every parameter decayed, two groups.
+  c.decay_every_parameter = true;
+  TrainingOptimizer all(*m, c);
+  EXPECT_EQ(all.group_names(), (std::vector<std::string>{"backbone", "heads"}));
+}
+
+TEST(TrainConfig, AConfigJsonWithoutTheDecayKeyResumesWithDecayOnEveryParameter) {
+  // Runs written before optim.decay_every_parameter existed decayed everything; a resume must train the same.
+  nlohmann::json old = to_json(TrainConfig{});
+  old.erase("optim.decay_every_parameter");
+  EXPECT_TRUE(from_json(old, "old/config.json").decay_every_parameter);
+  EXPECT_FALSE(from_json(to_json(TrainConfig{}), "config.json").decay_every_parameter);
+  EXPECT_FALSE(TrainConfig{}.decay_every_parameter);
 }
 
 TEST(Trainer, RestoredStateContinuesBitForBit) {
