@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <numeric>
+#include <sstream>
 
 #include "reference/core/error.hpp"
 #include "reference/data/dexycb_reader.hpp"
@@ -19,6 +20,13 @@ namespace fs = std::filesystem;
 // A generated dataset is complete when its marker exists: generation writes into a temporary folder and
 // renames it, so an interrupted generation is never mistaken for a dataset.
 const char* const kCompleteMarker = ".amt-synth-complete";
+
+// A number as it appears in a cache name: 0.15 → "0.15".
+std::string number_tag(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
 
 std::string ensure_synthetic(const TrainConfig& c, const std::string& runs_dir,
                              const std::function<void(const std::string&)>& say) {
@@ -52,8 +60,14 @@ data::CachedDataset cached_split(const std::string& root, const TrainConfig& c, 
   data::ResizeSpec resize;
   resize.q = mc.backbone.patch_size * mc.token_shuffle;
   resize.max_side = mc.max_side;
-  const std::string name = "cache-" + c.setup + "-" + split + "-q" + std::to_string(resize.q) + "-max" +
-                           std::to_string(resize.max_side) + "-" + c.image_storage +
+  // Hand crops: training keeps its jitter (the cache holds context crops), evaluation the ground-truth box.
+  std::optional<vision::HandCropSpec> crop = run_hand_crop(c);
+  if (crop && split != c.train_split) crop->jitter_shift = crop->jitter_scale = 0.0;
+  const std::string shape = crop ? "crop" + std::to_string(crop->size) + "-m" + number_tag(crop->margin) +
+                                       "-j" + number_tag(crop->jitter_shift) + "-" +
+                                       number_tag(crop->jitter_scale)
+                                 : "q" + std::to_string(resize.q) + "-max" + std::to_string(resize.max_side);
+  const std::string name = "cache-" + c.setup + "-" + split + "-" + shape + "-" + c.image_storage +
                            (limit > 0 ? "-n" + std::to_string(limit) : "") + ".safetensors";
   *cache_file = (fs::path(cache_dir) / name).string();
   if (fs::is_regular_file(*cache_file)) {
@@ -73,10 +87,16 @@ data::CachedDataset cached_split(const std::string& root, const TrainConfig& c, 
   }
   data::CacheOptions co;
   co.storage = data::parse_image_storage(c.image_storage);
-  co.resize = resize;
+  if (crop)
+    co.crop = crop;
+  else
+    co.resize = resize;
   co.threads = static_cast<int>(c.decode_threads);
   say("data: preparing " + split + " (" + std::to_string(indices.empty() ? reader.size() : limit) +
-      " images, max side " + std::to_string(resize.max_side) + ", q " + std::to_string(resize.q) + ")");
+      " images, " +
+      (crop ? "hand crops of " + std::to_string(crop->size) + " px"
+            : "max side " + std::to_string(resize.max_side) + ", q " + std::to_string(resize.q)) +
+      ")");
   data::CachedDataset cache = data::CachedDataset::build(reader, co, indices);
   fs::create_directories(cache_dir);
   cache.save(*cache_file);
@@ -84,6 +104,18 @@ data::CachedDataset cached_split(const std::string& root, const TrainConfig& c, 
 }
 
 }  // namespace
+
+double measure_crop_box_m(const data::CachedDataset& c) {
+  const auto spec = c.hand_crop();
+  if (!spec) throw ValueError("crop box size: the cache does not hold hand crops");
+  if (c.size() == 0) throw ValueError("crop box size: the cache is empty");
+  const torch::Tensor K = c.fields().at("K").to(torch::kFloat64);
+  const torch::Tensor z = c.fields().at("joint_3d").to(torch::kFloat64).select(2, 2).mean(1);
+  // The stored context crop's side covers the ground-truth box times the context factor.
+  const double box_px = static_cast<double>(c.image_size(0).width) / data::hand_crop_context(*spec);
+  const torch::Tensor f = (K.select(1, 0).select(1, 0) * K.select(1, 1).select(1, 1)).sqrt();
+  return (box_px * z / f).median().item<double>();
+}
 
 std::string real_tree_cache_dir(const std::string& root, const std::string& runs_dir) {
   // Named by the tree's folder name (readable) and a hash of its absolute path (two trees called "dexycb"

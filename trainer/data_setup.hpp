@@ -22,6 +22,10 @@ struct TrainData {
 TrainData prepare_data(const TrainConfig& config, const model::AmtConfig& model_config,
                        const std::string& runs_dir, const std::function<void(const std::string&)>& say);
 
+// The metres a hand-crop box spans at the hand, median over a crop cache's samples: side·z / sqrt(fx·fy) of
+// each ground-truth box, z the mean depth of the hand's joints (what data.crop_box_m: 0 resolves to).
+double measure_crop_box_m(const data::CachedDataset& crops);
+
 // Where the caches of a real DexYCB tree go: beside the runs (runs_dir/data), not into the (possibly
 // read-only) dataset; one folder per tree, told apart by its absolute path.
 std::string real_tree_cache_dir(const std::string& root, const std::string& runs_dir);

@@ -8,6 +8,8 @@
 //   amt_ref_train --rank R --world-size W --master-addr HOST --master-port P   one rank of a multi-host run
 //                                                   (or torchrun's RANK, WORLD_SIZE, MASTER_ADDR,
 //                                                   MASTER_PORT)
+//   amt_ref_train eval RUN_OR_CHECKPOINT [--split test]   a checkpoint's validation metrics (JSON + Markdown)
+//   amt_ref_train predict RUN_OR_CHECKPOINT IMAGE... --out DIR   joints, objects, contacts and a picture
 //
 // Exit codes: 0 done · 2 bad input (one line naming the file or option) · 3 LibTorch/OpenCV/memory error ·
 // 4 the conformance gate refused (nothing trained, no checkpoint) · 128+signal: stopped by SIGINT/SIGTERM
@@ -19,7 +21,9 @@
 
 #include "fuzz/cli/run_tool.hpp"
 #include "reference/core/runtime.hpp"
+#include "trainer/evaluate.hpp"
 #include "trainer/launcher.hpp"
+#include "trainer/predict.hpp"
 #include "trainer/progress.hpp"
 #include "trainer/trainer.hpp"
 
@@ -79,7 +83,68 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   amt::cli::add_verbose_flag(app);
   amt::cli::add_version_flag(app, "amt_ref_train");
+
+  amt::trainer::EvalOptions eval_options;
+  CLI::App* eval = app.add_subcommand(
+      "eval",
+      "validation metrics of a checkpoint (EMA weights, the run's policy and data unless overridden)");
+  eval->add_option("checkpoint", eval_options.checkpoint, "a checkpoint folder, or a run folder (its best)")
+      ->required();
+  eval->add_option("--data", eval_options.data, "a DexYCB root (default: the run's data)");
+  eval->add_option("--setup", eval_options.setup, "DexYCB setup s0..s3 (default: the run's)");
+  eval->add_option("--split", eval_options.split, "val, test or train")->capture_default_str();
+  eval->add_option("--policy", eval_options.policy, "precision policy (default: the run's)");
+  eval->add_option("--out", eval_options.out,
+                   "folder for eval-<setup>-<split>.{json,md} (default: the checkpoint)");
+  eval->add_option("--runs-dir", eval_options.runs_dir, "where the run's generated data lives")
+      ->capture_default_str();
+
+  amt::trainer::PredictOptions predict_options;
+  std::vector<double> predict_K, predict_box;
+  CLI::App* predict = app.add_subcommand(
+      "predict",
+      "per image: predicted joints (camera mm and pixels), objects and contacts as JSON, and a PNG");
+  predict
+      ->add_option("checkpoint", predict_options.checkpoint,
+                   "a checkpoint folder, or a run folder (its best)")
+      ->required();
+  predict->add_option("images", predict_options.images, "JPEG or PNG images, any size")->required();
+  predict->add_option("--out", predict_options.out, "output folder")->required();
+  predict->add_option("--K", predict_K, "intrinsics fx,fy,cx,cy in pixels of the image")
+      ->delimiter(',')
+      ->expected(4);
+  predict->add_option("--calib", predict_options.calib, "a DexYCB intrinsics YAML (color: fx, fy, ppx, ppy)");
+  predict->add_option("--box", predict_box, "hand box x0,y0,x1,y1 in pixels (hand-crop models)")
+      ->delimiter(',')
+      ->expected(4);
+  predict->add_option("--policy", predict_options.policy, "precision policy (default: the run's)");
   if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_ref_train"); code >= 0) return code;
+
+  if (eval->parsed()) {
+    return amt::cli::run_reporting_errors("amt_ref_train eval", [&]() -> int {
+      const auto r = amt::trainer::evaluate_checkpoint(eval_options,
+                                                       [](const std::string& s) { std::cerr << s << "\n"; });
+      std::cout << r.summary << "\n"
+                << "wrote " << r.json_file << " and " << r.markdown_file << "\n";
+      return 0;
+    });
+  }
+  if (predict->parsed()) {
+    return amt::cli::run_reporting_errors("amt_ref_train predict", [&]() -> int {
+      if (!predict_K.empty())
+        predict_options.K =
+            amt::vision::Intrinsics{predict_K[0], predict_K[1], predict_K[2], predict_K[3], 0.0};
+      if (!predict_box.empty())
+        predict_options.box =
+            std::array<double, 4>{predict_box[0], predict_box[1], predict_box[2], predict_box[3]};
+      for (const auto& r : amt::trainer::predict_images(predict_options)) {
+        std::cout << r.image << ": " << r.json_file << ", " << r.png_file << " (camera: " << r.camera_source
+                  << (r.box_source.empty() ? "" : "; box: " + r.box_source)
+                  << (r.has_ground_truth ? "; ground truth drawn beside" : "") << ")\n";
+      }
+      return 0;
+    });
+  }
 
   // Named options are overrides like --set, applied after it so they win.
   override_if(o.overrides, "model", model);

@@ -109,6 +109,12 @@ std::string render_run_report(const RunReport& r) {
   if (!r.curves_png.empty()) {
     md << "## Curves\n\n![training curves](" << link_target(r.curves_png) << ")\n\n";
   }
+  if (!r.predictions_png.empty()) {
+    md << "## Predictions\n\nThe best checkpoint (step " << r.predictions_step
+       << ", EMA weights) on the first validation images, each the model's input image: predicted skeleton "
+          "green, ground truth red.\n\n![predictions]("
+       << link_target(r.predictions_png) << ")\n\n";
+  }
 
   md << "## Configuration\n\n";
   if (r.config.empty()) {

@@ -21,6 +21,9 @@ struct RunReport {
   double baseline_mpjpe_mm = std::numeric_limits<double>::quiet_NaN();  // the mean-pose predictor's MPJPE
   double final_mpjpe_mm = std::numeric_limits<double>::quiet_NaN();
   std::string curves_png;  // path relative to the report, embedded as an image ("" for none)
+  // The best checkpoint's predictions on a few validation images (relative path, "" for none) and its step.
+  std::string predictions_png;
+  int64_t predictions_step = -1;
   double wall_time_s = 0.0;
   int64_t steps = 0, skipped_steps = 0;
   double images_per_s = 0.0;

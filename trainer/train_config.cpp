@@ -96,6 +96,12 @@ const std::vector<Field>& fields() {
       integer("data.synth_frames", &C::synth_frames),
       seed("data.synth_seed", &C::synth_seed),
       text("data.image_storage", &C::image_storage),
+      text("data.crop", &C::crop),
+      integer("data.crop_size", &C::crop_size),
+      real("data.crop_margin", &C::crop_margin),
+      real("data.crop_jitter_shift", &C::crop_jitter_shift),
+      real("data.crop_jitter_scale", &C::crop_jitter_scale),
+      real("data.crop_box_m", &C::crop_box_m),
       integer("data.max_train_samples", &C::max_train_samples),
       integer("data.max_val_samples", &C::max_val_samples),
       integer("data.decode_threads", &C::decode_threads),
@@ -214,6 +220,17 @@ void check_train_config(const TrainConfig& c) {
        "must be s0, s1, s2 or s3, got '" + c.setup + "'");
   need(c.synth_sequences >= 1 && c.synth_frames >= 1, "data.synth_sequences/synth_frames", "must be >= 1");
   need(c.max_train_samples >= 0 && c.max_val_samples >= 0, "data.max_*_samples", "must be >= 0");
+  need(c.crop == "none" || c.crop == "hand", "data.crop", "must be none or hand, got '" + c.crop + "'");
+  if (c.crop == "hand") {
+    try {
+      vision::check_hand_crop(*run_hand_crop(c));
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string("data.crop_*: ") + e.what());
+    }
+    need(c.image_storage == "uint8", "data.image_storage", "must be uint8 with data.crop hand");
+    need(std::isfinite(c.crop_box_m) && c.crop_box_m >= 0, "data.crop_box_m",
+         "must be a positive number (or 0: measured on the training set)");
+  }
   need(c.decode_threads >= 1, "data.decode_threads", "must be >= 1");
   need(c.epochs >= 1, "optim.epochs", "must be >= 1, got " + std::to_string(c.epochs));
   need(c.max_steps >= 0, "optim.max_steps", "must be >= 0");
@@ -234,6 +251,30 @@ void check_train_config(const TrainConfig& c) {
   need(c.log_every >= 1, "run.log_every", "must be >= 1");
   need(c.gate == "quick" || c.gate == "full" || c.gate == "skip", "run.gate",
        "must be quick, full or skip, got '" + c.gate + "'");
+}
+
+model::AmtConfig run_model_config(const TrainConfig& c) {
+  model::AmtConfig mc = model::load_amt_config(c.model);
+  if (c.crop == "hand") {
+    mc.hand.crop_box_m = c.crop_box_m;
+    const int64_t q = mc.backbone.patch_size * mc.token_shuffle;
+    if (c.crop_size % q != 0 || c.crop_size > mc.max_side) {
+      throw ConfigError("data.crop_size: must be a multiple of " + std::to_string(q) +
+                        " (patch × shuffle of " + mc.name + ") and at most its max side " +
+                        std::to_string(mc.max_side) + ", got " + std::to_string(c.crop_size));
+    }
+  }
+  return mc;
+}
+
+std::optional<vision::HandCropSpec> run_hand_crop(const TrainConfig& c) {
+  if (c.crop != "hand") return std::nullopt;
+  vision::HandCropSpec s;
+  s.size = c.crop_size;
+  s.margin = c.crop_margin;
+  s.jitter_shift = c.crop_jitter_shift;
+  s.jitter_scale = c.crop_jitter_scale;
+  return s;
 }
 
 std::vector<std::pair<std::string, std::string>> describe(const TrainConfig& c) {

@@ -6,13 +6,22 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "reference/model/amt_config.hpp"
 #include "reference/train/losses.hpp"
+#include "reference/vision/hand_crop.hpp"
 
 namespace amt::trainer {
+
+struct TrainConfig;
+// The model config a run trains: configs/<model>.yaml, with hand.crop_box_m set in hand-crop mode.
+model::AmtConfig run_model_config(const TrainConfig& config);
+// The hand-crop spec of a run in hand-crop mode (with the jitter of training), nullopt otherwise.
+std::optional<vision::HandCropSpec> run_hand_crop(const TrainConfig& config);
 
 struct TrainConfig {
   // --- what is trained
@@ -30,6 +39,14 @@ struct TrainConfig {
   int64_t synth_frames = 6;     // per sequence (× 8 cameras)
   uint64_t synth_seed = 0;
   std::string image_storage = "uint8";
+  // "hand": train and evaluate on hand crops (vision/hand_crop.hpp; frames without a hand are left out),
+  // "none": the whole image, DynamicResize'd to the model's max side.
+  std::string crop = "none";
+  int64_t crop_size = 112;          // the crop's side (a multiple of patch × shuffle)
+  double crop_margin = 1.5;         // box side / the 2-D joints' longer extent
+  double crop_jitter_shift = 0.1;   // training: the box centre moves by up to this × its side
+  double crop_jitter_scale = 0.15;  // training: its side scales by up to 1 ± this
+  double crop_box_m = 0.25;  // metres the box spans at the hand: the anchors' depth (model hand.crop_box_m)
   int64_t max_train_samples = 0;  // 0 = the whole split (the first N in split order otherwise)
   int64_t max_val_samples = 0;
   int64_t decode_threads = 2;

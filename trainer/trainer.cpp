@@ -26,6 +26,7 @@
 #include "trainer/gate.hpp"
 #include "trainer/gradient_buckets.hpp"
 #include "trainer/metrics_log.hpp"
+#include "trainer/predict.hpp"
 #include "trainer/progress.hpp"
 #include "trainer/report.hpp"
 #include "trainer/stop_signal.hpp"
@@ -89,6 +90,9 @@ const std::vector<std::string>& metrics_columns() {
                                              "val_pa_mpjpe_mm",
                                              "baseline_mpjpe_mm",
                                              "baseline_pa_mpjpe_mm",
+                                             "val_rr_mpjpe_mm",
+                                             "baseline_rr_mpjpe_mm",
+                                             "val_root_error_mm",
                                              "val_coarse_mpjpe_mm",
                                              "val_pa_mpjpe_scaled_mm",
                                              "val_pck3d_20mm",
@@ -240,7 +244,7 @@ RunResult run_training(const RunOptions& o) {
   }
   check_train_config(cfg);
   const precision::PrecisionPolicy policy = precision::PrecisionPolicy::parse(cfg.policy);
-  const model::AmtConfig mc = model::load_amt_config(cfg.model);
+  model::AmtConfig mc = run_model_config(cfg);
 
   // The ranks (a group of one without --nproc / WORLD_SIZE). Rank 0 alone writes anything; the others train
   // their shard and wait for rank 0 where it works alone (gate, data, validation).
@@ -343,6 +347,13 @@ RunResult run_training(const RunOptions& o) {
   if (!root) group->share_from_root("data", "");
   const TrainData data = prepare_data(cfg, mc, o.runs_dir, say);
   if (root) group->share_from_root("data", "ready");
+  if (cfg.crop == "hand" && cfg.crop_box_m == 0.0) {
+    // Resolved once, from the training crops, and recorded: a resume and `eval` build the same model.
+    cfg.crop_box_m = measure_crop_box_m(data.train);
+    mc = run_model_config(cfg);
+    if (root) io::write_file_atomic(run_dir + "/config.json", to_json(cfg).dump(2) + "\n");
+    say("data: the hand-crop box spans " + std::to_string(cfg.crop_box_m) + " m at the hand (median)");
+  }
   const torch::Tensor mean_joints = mean_pose(data.train);
   if (stop_signal()) return interrupted_before_training();
   model::AmtModel model = model::make_amt_model(mc, cfg.seed, policy);
@@ -364,9 +375,10 @@ RunResult run_training(const RunOptions& o) {
   lo.seed = cfg.seed;
   lo.rank = group->rank();
   lo.world_size = world;
+  lo.crop_jitter = true;  // a no-op unless the cache holds hand crops
   data::Loader loader(data.train, lo, patch, shuffle);
   // In lock-step every rank takes as many steps as the rank with the most batches (dummies fill the rest).
-  const int64_t batches_per_epoch = data::max_batches_over_ranks(data.train.image_sizes(), lo, 0);
+  const int64_t batches_per_epoch = data::max_batches_over_ranks(data.train.sample_sizes(), lo, 0);
   const int64_t steps_per_epoch = (batches_per_epoch + cfg.accumulation - 1) / cfg.accumulation;
   Schedule schedule;
   schedule.warmup_steps = cfg.warmup_steps;
@@ -606,6 +618,13 @@ RunResult run_training(const RunOptions& o) {
       last_metrics.count("baseline_mpjpe_mm") ? last_metrics["baseline_mpjpe_mm"] : NAN;
   report.final_mpjpe_mm = last_metrics.count("val_mpjpe_mm") ? last_metrics["val_mpjpe_mm"] : NAN;
   report.curves_png = "curves.png";
+  if (!state.best_checkpoint.empty()) {
+    // The best checkpoint reloaded as `predict` and `eval` load it, on a few validation images.
+    InferenceModel best = load_for_inference(run_dir + "/checkpoints/" + state.best_checkpoint, cfg.policy);
+    write_prediction_grid(best, data.val, 8, 4, run_dir + "/predictions.png");
+    report.predictions_png = "predictions.png";
+    report.predictions_step = best.step;
+  }
   report.wall_time_s = seconds_since(t_start);
   report.steps = state.step;
   report.skipped_steps = state.skipped_steps;

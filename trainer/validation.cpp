@@ -91,6 +91,7 @@ std::map<std::string, double> validate(model::AmtModelImpl& model, const data::C
   m["val_coarse_mpjpe_mm"] = c.count("mpjpe_mm") ? c.at("mpjpe_mm") : nan;
   m["baseline_mpjpe_mm"] = base.count("mpjpe_mm") ? base.at("mpjpe_mm") : nan;
   m["baseline_pa_mpjpe_mm"] = base.count("pa_mpjpe_mm") ? base.at("pa_mpjpe_mm") : nan;
+  m["baseline_rr_mpjpe_mm"] = base.count("rr_mpjpe_mm") ? base.at("rr_mpjpe_mm") : nan;
   m["val_loss"] = loss_batches ? loss_sum / static_cast<double>(loss_batches) : nan;
   const double no = static_cast<double>(objects);
   m["val_object_position_mm"] = objects ? pos_sum / no : nan;

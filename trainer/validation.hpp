@@ -26,9 +26,10 @@ struct ValidationOptions {
   train::LossWeights loss;
 };
 
-// Keys: val_mpjpe_mm, val_pa_mpjpe_mm, val_pa_mpjpe_scaled_mm, val_pck3d_{20,30,40,50}mm, val_auc_20_50mm,
-// val_pck2d_5px, val_coarse_mpjpe_mm, val_loss, val_object_position_mm, val_object_rotation_deg, val_add_mm,
-// val_adds_mm, val_frames, baseline_mpjpe_mm, baseline_pa_mpjpe_mm. ADD / ADD-S use the 8 corners of a 10 cm
+// Keys: val_mpjpe_mm, val_rr_mpjpe_mm (root-relative), val_root_error_mm, val_pa_mpjpe_mm,
+// val_pa_mpjpe_scaled_mm, val_pck3d_{20,30,40,50}mm, val_auc_20_50mm, val_pck2d_5px, val_coarse_mpjpe_mm,
+// val_loss, val_object_position_mm, val_object_rotation_deg, val_add_mm, val_adds_mm, val_frames,
+// baseline_mpjpe_mm, baseline_pa_mpjpe_mm, baseline_rr_mpjpe_mm. ADD / ADD-S use the 8 corners of a 10 cm
 // cube as the model points (the reader does not load YCB meshes; the number compares runs, not papers).
 std::map<std::string, double> validate(model::AmtModelImpl& model, const data::CachedDataset& val,
                                        const torch::Tensor& mean_joints,

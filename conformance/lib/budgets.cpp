@@ -65,6 +65,10 @@ const std::vector<Budget>& budget_table() {
       {"resize_k_px", "any", 1e-9, "px", "fp64 arithmetic on coordinates up to 1e4 px: measured 4.6e-13"},
       {"resize_grid_coord", "any", 1e-9, "",
        "the normalised grid_sample coordinate of a point before and after any resize (fp64): a few ulps"},
+      {"crop_centroid_px", "any", 0.1, "px",
+       "the intensity centroid of a Gaussian spot (sigma >= 1.5 px) through the crop's warp and area "
+       "averaging, quantised to uint8: bilinear resampling keeps a centroid to a few 1e-2 px; a half-pixel "
+       "slip of the crop map moves it 0.5 px"},
       {"refinement_cell", "any", 1e-3, "cell",
        "a point at a cell centre samples that cell (measured 1.1e-6); slips of the convention move it >= 0.5 "
        "cell"},

@@ -10,8 +10,12 @@
 //   rect_grids.refinement_cell   a 3-D point at the centre of patch cell (i, j) of the resized image,
 //   projected
 //                                with the rescaled K, samples exactly cell (i, j) of the feature map.
+//   rect_grids.hand_crop         a hand crop of any source image: projecting 3-D joints with the cropped K
+//                                lands on their cropped pixels, and the cropped image puts a bright spot
+//                                where the crop map says.
 #include <torch/nn/functional/upsampling.h>
 #include <torch/torch.h>
+#include <opencv2/core.hpp>
 
 #include "conformance/lib/budgets.hpp"
 #include "conformance/lib/gen_util.hpp"
@@ -22,6 +26,7 @@
 #include "reference/precision/islands.hpp"
 #include "reference/vision/camera_rescale.hpp"
 #include "reference/vision/dynamic_resize.hpp"
+#include "reference/vision/hand_crop.hpp"
 #include "reference/vision/image_grid.hpp"
 #include "reference/vision/pixel_shuffle.hpp"
 
@@ -361,6 +366,91 @@ Outcome run_cell(const Case& c) {
                  "refinement_cell", c.policy, m.value, m.detail);
   return o;
 }
+// --- rect_grids.hand_crop ---
+// Case fields: height/width = the source image, max_side = the crop's side, seed = camera, hand and jitter.
+rc::Gen<Case> gen_crop(const GenOptions& o) {
+  return rc::gen::exec([o] {
+    Case c;
+    c.property = "rect_grids.hand_crop";
+    c.config = o.config;
+    c.height = *rc::gen::inRange<int64_t>(48, 1200);
+    c.width = *rc::gen::inRange<int64_t>(48, 1200);
+    c.max_side = 14 * *rc::gen::inRange<int64_t>(1, 17);
+    c.seed = draw_seed();
+    return c;
+  });
+}
+
+Outcome run_crop(const Case& c) {
+  Outcome o;
+  at::Generator gen = at::detail::createCPUGenerator(c.seed);
+  const auto unit = [&] { return torch::rand({1}, gen, torch::kDouble).item<double>(); };
+  const vision::ImageSize src{c.height, c.width};
+  vision::Intrinsics K;
+  K.fx = 100 + 2000 * unit();
+  K.fy = K.fx * (0.8 + 0.4 * unit());
+  K.cx = (src.width - 1) * unit();
+  K.cy = (src.height - 1) * unit();
+  K.skew = c.seed % 2 ? 2.0 * unit() - 1.0 : 0.0;
+  // A hand: 21 points within 10 cm of a root that projects inside the image, at 0.2-3 m.
+  const double z = 0.2 + 2.8 * unit();
+  const double u_root = (src.width - 1) * unit(), v_root = (src.height - 1) * unit();
+  const double y_root = (v_root - K.cy) / K.fy * z;
+  const double x_root = (u_root - K.cx - K.skew * y_root / z) / K.fx * z;
+  const torch::Tensor X = torch::tensor({x_root, y_root, z}, torch::kDouble).view({1, 3}) +
+                          0.1 * (2 * torch::rand({21, 3}, gen, torch::kDouble) - 1);
+  const torch::Tensor K0 = vision::intrinsics_matrix(K);
+  const auto project = [&](const torch::Tensor& k) {
+    const torch::Tensor uvw = torch::matmul(X, k.transpose(0, 1));
+    return uvw.narrow(1, 0, 2) / uvw.narrow(1, 2, 1);
+  };
+  const torch::Tensor uv = project(K0);
+  vision::HandCropSpec spec;
+  spec.size = c.max_side;
+  spec.margin = 1.0 + unit();
+  spec.jitter_shift = 0.3 * unit();
+  spec.jitter_scale = 0.5 * unit();
+  const vision::CropBox box = vision::jitter_box(vision::hand_box(uv, torch::ones({21}, torch::kBool), spec),
+                                                 spec, 2 * unit() - 1, 2 * unit() - 1, 2 * unit() - 1);
+  const std::string what = "box (" + std::to_string(box.x0) + ", " + std::to_string(box.y0) + ", side " +
+                           std::to_string(box.side) + ") of " + size_str(src.height, src.width) + " → " +
+                           std::to_string(spec.size) + " px";
+  const torch::Tensor Kc = vision::crop_intrinsics(K0, box, spec.size);
+  o.require(Kc.scalar_type() == torch::kDouble, "cropped K keeps its dtype", "dtype",
+            c10::toString(Kc.scalar_type()));
+  const torch::Tensor want = vision::crop_pixels(uv, box, spec.size);
+  const Measure px = point_error(project(Kc), want, 1.0);
+  o.budget_check("K cropped: joints projected with the cropped K land on their cropped pixels", "resize_k_px",
+                 "any", px.value, what + ": " + px.detail);
+  const Measure same =
+      point_error(vision::intrinsics_matrix(vision::crop_intrinsics(K, box, spec.size)), Kc, 1.0);
+  o.budget_check("K cropped: Intrinsics and tensor forms agree", "resize_k_px", "any", same.value,
+                 same.detail);
+  // The image: a bright Gaussian spot at the box centre of a black source; its intensity centroid in the
+  // crop is where the crop map sends the centre (the crop's centre), whatever the box's scale.
+  const double sigma = std::max(1.5, 3.0 * box.side / static_cast<double>(spec.size));
+  cv::Mat image(static_cast<int>(src.height), static_cast<int>(src.width), CV_8UC1);
+  for (int v = 0; v < image.rows; ++v)
+    for (int u = 0; u < image.cols; ++u) {
+      const double d2 = std::pow(u - box.centre_x(), 2) + std::pow(v - box.centre_y(), 2);
+      image.at<uint8_t>(v, u) = cv::saturate_cast<uint8_t>(255.0 * std::exp(-0.5 * d2 / (sigma * sigma)));
+    }
+  const cv::Mat crop = vision::crop_image(image, box, spec.size);
+  o.require(crop.rows == spec.size && crop.cols == spec.size, "crop is size × size", "exact",
+            std::to_string(crop.rows) + "x" + std::to_string(crop.cols));
+  double mass = 0, mu = 0, mv = 0;
+  for (int v = 0; v < crop.rows; ++v)
+    for (int u = 0; u < crop.cols; ++u) {
+      const double w = crop.at<uint8_t>(v, u);
+      mass += w, mu += w * u, mv += w * v;
+    }
+  const double centre = 0.5 * static_cast<double>(spec.size) - 0.5;
+  const double off = mass > 0 ? std::hypot(mu / mass - centre, mv / mass - centre) : 1e9;
+  o.budget_check("cropped image: the box centre's spot at the crop's centre", "crop_centroid_px", "any", off,
+                 what);
+  return o;
+}
+
 }  // namespace
 
 std::vector<Property> rect_grid_properties() {
@@ -417,6 +507,16 @@ std::vector<Property> rect_grid_properties() {
        300,
        gen_cell,
        run_cell},
+      {"rect_grids.hand_crop",
+       "rect_grids",
+       "a hand crop (box from the 2-D joints, margin, jitter) of any source image: joints projected with the "
+       "cropped K land on their cropped pixels, and the cropped image puts the box centre at the crop's "
+       "centre",
+       {"exact", "dtype", "resize_k_px", "crop_centroid_px"},
+       {{"vision.crop_keeps_principal_point", "^K cropped: joints projected"}},
+       60,
+       gen_crop,
+       run_crop},
   };
 }
 

@@ -1,9 +1,12 @@
 #include "reference/data/cached_dataset.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <mutex>
+#include <opencv2/core.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +82,65 @@ std::vector<int64_t> with_n(int64_t n, const std::vector<int64_t>& shape) {
   return s;
 }
 
+std::string crop_text(const vision::HandCropSpec& c) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "size=" << c.size << ",margin=" << c.margin << ",min_side=" << c.min_side
+      << ",jitter_shift=" << c.jitter_shift << ",jitter_scale=" << c.jitter_scale;
+  return out.str();
+}
+
+vision::HandCropSpec parse_crop_text(const std::string& text, const std::string& file) {
+  vision::HandCropSpec c;
+  std::istringstream in(text);
+  std::string item;
+  int seen = 0;
+  while (std::getline(in, item, ',')) {
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    try {
+      size_t used = 0;
+      const double v = std::stod(value, &used);
+      if (used != value.size()) throw std::invalid_argument(value);
+      if (key == "size")
+        c.size = static_cast<int64_t>(v);
+      else if (key == "margin")
+        c.margin = v;
+      else if (key == "min_side")
+        c.min_side = v;
+      else if (key == "jitter_shift")
+        c.jitter_shift = v;
+      else if (key == "jitter_scale")
+        c.jitter_scale = v;
+      else
+        throw std::invalid_argument(key);
+      ++seen;
+    } catch (const std::exception&) {
+      throw FormatError(file, "__metadata__.hand_crop", "cannot read '" + item + "'");
+    }
+  }
+  if (seen != 5) throw FormatError(file, "__metadata__.hand_crop", "expected 5 fields, got '" + text + "'");
+  try {
+    vision::check_hand_crop(c);
+  } catch (const ConfigError& e) {
+    throw FormatError(file, "__metadata__.hand_crop", e.what());
+  }
+  return c;
+}
+
+// splitmix64: one well-mixed 64-bit value per (seed, epoch, sample, draw), no state to save or resume.
+uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+double jitter_draw(const CropJitter& j, int64_t sample, int draw) {  // uniform in [−1, 1)
+  const uint64_t h = mix(mix(mix(j.seed) ^ static_cast<uint64_t>(j.epoch)) ^
+                         (static_cast<uint64_t>(sample) * 4 + static_cast<uint64_t>(draw)));
+  return static_cast<double>(h >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+}
+
 std::string resize_text(const std::optional<ResizeSpec>& r) {
   if (!r) return "native";
   return "q=" + std::to_string(r->q) + ",max_side=" + std::to_string(r->max_side) +
@@ -86,6 +148,14 @@ std::string resize_text(const std::optional<ResizeSpec>& r) {
 }
 
 }  // namespace
+
+double hand_crop_context(const vision::HandCropSpec& spec) {
+  return 1.0 + spec.jitter_scale + 2.0 * spec.jitter_shift;
+}
+
+int64_t hand_crop_stored_side(const vision::HandCropSpec& spec) {
+  return static_cast<int64_t>(std::ceil(static_cast<double>(spec.size) * hand_crop_context(spec) - 1e-9));
+}
 
 std::string image_storage_name(ImageStorage storage) {
   switch (storage) {
@@ -149,6 +219,22 @@ PreparedImage prepare_image(const cv::Mat& rgb, const ColorIntrinsics& K,
   return out;
 }
 
+PreparedImage prepare_crop(const cv::Mat& rgb, const ColorIntrinsics& K, const vision::CropBox& box,
+                           int64_t side) {
+  PreparedImage out;
+  const cv::Mat crop = vision::crop_image(rgb, box, side);
+  out.image = vision::image_to_tensor_u8(crop);
+  out.size = {side, side};
+  // The source region a crop came from, in whole pixels: what `scale` relates the crop to.
+  const int64_t region = std::max<int64_t>(1, std::llround(box.side));
+  out.original_size = {region, region};
+  out.scale_y = out.scale_x = static_cast<double>(side) / static_cast<double>(region);
+  const vision::Intrinsics k =
+      vision::crop_intrinsics(vision::Intrinsics{K.fx, K.fy, K.ppx, K.ppy, 0.0}, box, side);
+  out.K = ColorIntrinsics{k.fx, k.fy, k.cx, k.cy};
+  return out;
+}
+
 CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOptions& options,
                                    const std::vector<int64_t>& indices_in) {
   if (options.threads < 1) throw ConfigError("cache: threads must be >= 1");
@@ -157,13 +243,25 @@ CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOption
     for (int64_t i = 0; i < reader.size(); ++i) indices.push_back(i);
   }
   for (int64_t i : indices) reader.info(i);  // range check up front, before any work
+  if (options.crop) {
+    vision::check_hand_crop(*options.crop);
+    if (options.storage != ImageStorage::kUInt8)
+      throw ConfigError("cache: the hand crop needs uint8 image storage");
+    // Hand-crop caches keep the frames with a hand: a crop needs a box (labels only, no decoding).
+    std::vector<int64_t> with_hand;
+    for (int64_t i : indices)
+      if (reader.load(i, LoadOptions{false, false}).has_hand) with_hand.push_back(i);
+    indices = std::move(with_hand);
+  }
   const auto n = static_cast<int64_t>(indices.size());
 
   // Every DexYCB image is 640×480 (the reader enforces it), so every stored size is known before decoding and
   // the flat image buffer is allocated once, exactly.
   const vision::ImageSize native{kImageHeight, kImageWidth};
+  const int64_t crop_side = options.crop ? hand_crop_stored_side(*options.crop) : 0;
   const vision::ImageSize stored =
-      options.resize
+      options.crop ? vision::ImageSize{crop_side, crop_side}
+      : options.resize
           ? vision::DynamicResize(options.resize->q, options.resize->max_side, options.resize->allow_upscale)
                 .target_size(native)
           : native;
@@ -176,6 +274,7 @@ CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOption
   ds.fields_["images"] = torch::empty({n * per_image}, image_storage_dtype(options.storage));
   ds.fields_["image_offset"].copy_(torch::arange(n, torch::kInt64) * per_image);
   ds.fields_["E"].copy_(torch::eye(4, torch::kFloat32).expand({n, 4, 4}));
+  if (options.crop) ds.fields_["crop_box"] = torch::zeros({n, 3}, torch::kFloat64);
 
   std::atomic<int64_t> next{0};
   std::exception_ptr error;
@@ -184,7 +283,15 @@ CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOption
     for (int64_t row = next++; row < n; row = next++) {
       try {
         const Sample s = reader.load(indices[static_cast<size_t>(row)]);
-        const PreparedImage p = prepare_image(s.image, s.intrinsics, options.resize, options.storage);
+        std::optional<vision::CropBox> box;
+        if (options.crop) {
+          const vision::CropBox gt = vision::hand_box(s.joint_2d, s.joint_valid, *options.crop);
+          const double side = gt.side * hand_crop_context(*options.crop);
+          box = vision::CropBox{gt.centre_x() - 0.5 * side, gt.centre_y() - 0.5 * side, side};
+          ds.fields_.at("crop_box")[row].copy_(torch::tensor({box->x0, box->y0, box->side}, torch::kFloat64));
+        }
+        const PreparedImage p = box ? prepare_crop(s.image, s.intrinsics, *box, crop_side)
+                                    : prepare_image(s.image, s.intrinsics, options.resize, options.storage);
         if (p.size != stored) {
           throw ShapeError("cache: sample " + std::to_string(s.info.index) + " resized to " + p.size.str() +
                            ", expected " + stored.str());
@@ -198,10 +305,15 @@ CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOption
         f.at("scale")[row].copy_(torch::tensor({p.scale_y, p.scale_x}, torch::kFloat64));
         f.at("K")[row].copy_(p.K.matrix());
         f.at("joint_3d")[row].copy_(stored_label(s.joint_3d));
-        // 2-D labels follow the image with the same pixel-centre rule as K: u' = (u + 0.5)·sx − 0.5.
+        // 2-D labels follow the image with the same pixel-centre rule as K: u' = (u + 0.5)·sx − 0.5 (or the
+        // crop's map).
         torch::Tensor j2 = s.joint_2d.to(torch::kFloat64);
-        j2.select(1, 0).add_(0.5).mul_(p.scale_x).sub_(0.5);
-        j2.select(1, 1).add_(0.5).mul_(p.scale_y).sub_(0.5);
+        if (box) {
+          j2 = vision::crop_pixels(j2, *box, crop_side);
+        } else {
+          j2.select(1, 0).add_(0.5).mul_(p.scale_x).sub_(0.5);
+          j2.select(1, 1).add_(0.5).mul_(p.scale_y).sub_(0.5);
+        }
         f.at("joint_2d")[row].copy_(
             stored_label(torch::where(s.joint_valid.unsqueeze(1), j2, torch::zeros_like(j2))));
         f.at("joint_valid")[row].copy_(s.joint_valid);
@@ -241,6 +353,7 @@ CachedDataset CachedDataset::build(const DexYCBReader& reader, const CacheOption
                   {"setup", setup_name(reader.setup())},
                   {"split", split_name(reader.split())},
                   {"root", reader.root()}};
+  if (options.crop) ds.metadata_["hand_crop"] = crop_text(*options.crop);
   return ds;
 }
 
@@ -301,6 +414,12 @@ void CachedDataset::check(const std::string& file) const {
           "shape " + c10::str(t.sizes()) + ", expected " + c10::str(c10::IntArrayRef(with_n(n, spec.shape))));
     }
   }
+  if (metadata_.count("hand_crop")) {
+    parse_crop_text(metadata_.at("hand_crop"), file);
+    const torch::Tensor& box = field("crop_box");
+    if (box.scalar_type() != torch::kFloat64 || box.sizes() != c10::IntArrayRef({n, 3}))
+      throw FormatError(file, "crop_box", "expected [N,3] float64, got " + c10::str(box.sizes()));
+  }
   // Offsets must tile the flat buffer exactly, in order.
   const auto hw = field("image_hw").contiguous();
   const auto off = field("image_offset").contiguous();
@@ -352,7 +471,20 @@ torch::Tensor CachedDataset::image(int64_t i) const {
   return fields_.at("images").narrow(0, offset, 3 * s.height * s.width).view({3, s.height, s.width});
 }
 
-vision::ImageSample CachedDataset::sample(int64_t i, int64_t patch, int64_t shuffle) const {
+std::optional<vision::HandCropSpec> CachedDataset::hand_crop() const {
+  const auto it = metadata_.find("hand_crop");
+  if (it == metadata_.end()) return std::nullopt;
+  return parse_crop_text(it->second, "cache");
+}
+
+std::vector<vision::ImageSize> CachedDataset::sample_sizes() const {
+  const auto crop = hand_crop();
+  if (!crop) return image_sizes();
+  return std::vector<vision::ImageSize>(static_cast<size_t>(size()), {crop->size, crop->size});
+}
+
+vision::ImageSample CachedDataset::sample(int64_t i, int64_t patch, int64_t shuffle,
+                                          const std::optional<CropJitter>& jitter) const {
   if (i < 0 || i >= size()) throw ValueError("cache: sample " + std::to_string(i) + " out of range");
   // Fields that the ImageSample holds as members; every other per-sample field is a label.
   static const std::set<std::string> kMembers = {"images", "image_offset", "image_hw", "original_hw", "scale",
@@ -360,8 +492,6 @@ vision::ImageSample CachedDataset::sample(int64_t i, int64_t patch, int64_t shuf
   vision::ImageSample s;
   s.id = i;
   s.image = image(i);
-  const vision::ImageSize size = image_size(i);
-  s.grid = vision::make_image_grid(size.height, size.width, patch, shuffle);
   s.K = fields_.at("K")[i];
   const torch::Tensor original = fields_.at("original_hw")[i];
   s.original_size = {original[0].item<int64_t>(), original[1].item<int64_t>()};
@@ -372,14 +502,45 @@ vision::ImageSample CachedDataset::sample(int64_t i, int64_t patch, int64_t shuf
   for (const auto& [name, t] : fields_) {
     if (kMembers.count(name) == 0) s.labels[name] = t[i];
   }
+  if (const auto crop = hand_crop()) cut_crop(s, *crop, jitter);
+  const vision::ImageSize size{s.image.size(1), s.image.size(2)};
+  s.grid = vision::make_image_grid(size.height, size.width, patch, shuffle);
   return s;
 }
 
-vision::Batch CachedDataset::batch(const std::vector<int64_t>& indices, int64_t patch,
-                                   int64_t shuffle) const {
+void CachedDataset::cut_crop(vision::ImageSample& s, const vision::HandCropSpec& spec,
+                             const std::optional<CropJitter>& jitter) const {
+  // The ground-truth box sits centred in the stored context crop, 1/context of its side.
+  const double stored = static_cast<double>(s.image.size(2));
+  const double side = stored / hand_crop_context(spec);
+  vision::CropBox box{0.5 * (stored - side) - 0.5, 0.5 * (stored - side) - 0.5, side};
+  if (jitter) {
+    box = vision::jitter_box(box, spec, jitter_draw(*jitter, s.id, 0), jitter_draw(*jitter, s.id, 1),
+                             jitter_draw(*jitter, s.id, 2));
+  }
+  const double context_scale = s.scale_x;  // stored pixels per source pixel
+  const bool whole = box.x0 == -0.5 && box.y0 == -0.5 && box.side == stored;
+  if (!whole || spec.size != s.image.size(2)) {
+    const torch::Tensor hwc = s.image.permute({1, 2, 0}).contiguous();
+    const cv::Mat src(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr());
+    s.image = vision::image_to_tensor_u8(vision::crop_image(src, box, spec.size));
+    s.K = vision::crop_intrinsics(s.K.to(torch::kFloat64), box, spec.size).to(s.K.scalar_type());
+    const torch::Tensor valid = s.labels.at("joint_valid").unsqueeze(1);
+    const torch::Tensor j2 = s.labels.at("joint_2d");
+    s.labels["joint_2d"] =
+        torch::where(valid, vision::crop_pixels(j2.to(torch::kFloat64), box, spec.size).to(j2.scalar_type()),
+                     torch::zeros_like(j2));
+  }
+  const int64_t region = std::max<int64_t>(1, std::llround(box.side / context_scale));
+  s.original_size = {region, region};
+  s.scale_y = s.scale_x = static_cast<double>(spec.size) / static_cast<double>(region);
+}
+
+vision::Batch CachedDataset::batch(const std::vector<int64_t>& indices, int64_t patch, int64_t shuffle,
+                                   const std::optional<CropJitter>& jitter) const {
   std::vector<vision::ImageSample> samples;
   samples.reserve(indices.size());
-  for (int64_t i : indices) samples.push_back(sample(i, patch, shuffle));
+  for (int64_t i : indices) samples.push_back(sample(i, patch, shuffle, jitter));
   return vision::collate(samples);
 }
 

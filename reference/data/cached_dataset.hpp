@@ -19,7 +19,8 @@
 //   [N,10,3,4] f32 (pose_y, zero-padded), object_ids [N,10] i64 (0 = empty slot), num_objects [N] i64,
 //   grasp_index [N] i64, grasped_object_id [N] i64, grasped_pose [N,3,4] f32,
 //   sample_index [N] i64 (index in the reader's split), serial_index [N] i64, subject_index [N] i64, frame
-//   [N] i64
+//   [N] i64; a hand-crop cache adds crop_box [N,3] f64 (x0, y0, side of the stored context crop in the
+//   source image's pixels) and keeps K and joint_2d in the context crop's pixels
 // A sample (sample()) is a vision::ImageSample: the image [3,H,W] in the storage dtype, its grid, K,
 // original size, scale and has_hand, and every other per-sample field as a label (E, joint_3d, ...); its id
 // is its position in this cache. A batch (batch()) is those samples through the vision collator, so every
@@ -35,6 +36,7 @@
 
 #include "reference/data/dexycb_reader.hpp"
 #include "reference/vision/collator.hpp"
+#include "reference/vision/hand_crop.hpp"
 #include "reference/vision/image_size.hpp"
 
 namespace amt::data {
@@ -64,11 +66,31 @@ struct PreparedImage {
 };
 PreparedImage prepare_image(const cv::Mat& rgb, const ColorIntrinsics& K,
                             const std::optional<ResizeSpec>& resize, ImageStorage storage);
+// The crop step instead: `box` of the source image resampled to side × side (uint8), K cropped with it.
+PreparedImage prepare_crop(const cv::Mat& rgb, const ColorIntrinsics& K, const vision::CropBox& box,
+                           int64_t side);
 
 struct CacheOptions {
   ImageStorage storage = ImageStorage::kUInt8;
   std::optional<ResizeSpec> resize;  // nullopt: keep the native 640×480
-  int threads = 1;                   // decode/resize workers
+  // Hand-crop mode (vision/hand_crop.hpp), instead of `resize`; uint8 storage only. Only frames with a hand
+  // are kept (hand-pose benchmarks score those), each stored as its context crop: the ground-truth box grown
+  // by hand_crop_context(spec) so that every jittered box lies inside it, resampled to
+  // hand_crop_stored_side(spec) pixels. sample() cuts the final size × size crop from it.
+  std::optional<vision::HandCropSpec> crop;
+  int threads = 1;  // decode/resize workers
+};
+
+// Context of a stored crop: (1 + jitter_scale + 2·jitter_shift) × the box, so that a jittered box stays
+// inside; 1 without jitter (evaluation caches store the final crop itself).
+double hand_crop_context(const vision::HandCropSpec& spec);
+int64_t hand_crop_stored_side(const vision::HandCropSpec& spec);
+
+// Training's crop jitter: sample i of `epoch` draws its box from (seed, epoch, i) alone, so a run, its
+// resume and every rank draw the same crops.
+struct CropJitter {
+  uint64_t seed = 0;
+  int64_t epoch = 0;
 };
 
 class CachedDataset {
@@ -93,10 +115,18 @@ class CachedDataset {
   std::vector<vision::ImageSize> image_sizes() const;
   // Sample i with its grid for this patch size and shuffle factor (amt::ValueError when out of range, or
   // when the stored size is not a multiple of patch · shuffle).
-  vision::ImageSample sample(int64_t i, int64_t patch, int64_t shuffle) const;
+  // A hand-crop cache cuts the final crop here: the ground-truth box, or with `jitter` the jittered one.
+  vision::ImageSample sample(int64_t i, int64_t patch, int64_t shuffle,
+                             const std::optional<CropJitter>& jitter = std::nullopt) const;
   // Samples `indices` collated (vision::collate); an empty list gives an empty batch. Images of different
   // sizes are allowed here; vision::model_inputs needs one size (the loader buckets by size, V4).
-  vision::Batch batch(const std::vector<int64_t>& indices, int64_t patch, int64_t shuffle) const;
+  vision::Batch batch(const std::vector<int64_t>& indices, int64_t patch, int64_t shuffle,
+                      const std::optional<CropJitter>& jitter = std::nullopt) const;
+
+  // The hand-crop spec of a crop cache (from its metadata), nullopt for a resized one.
+  std::optional<vision::HandCropSpec> hand_crop() const;
+  // Sizes of the images sample() hands out (the final crop for a crop cache).
+  std::vector<vision::ImageSize> sample_sizes() const;
 
   // Bytes held by each field (numel × element size) and their total.
   std::map<std::string, int64_t> memory_bytes() const;
@@ -104,6 +134,8 @@ class CachedDataset {
 
  private:
   void check(const std::string& file) const;
+  void cut_crop(vision::ImageSample& sample, const vision::HandCropSpec& spec,
+                const std::optional<CropJitter>& jitter) const;
   ImageStorage storage_ = ImageStorage::kUInt8;
   TensorMap fields_;  // "images" plus the per-sample fields above
   std::map<std::string, std::string> metadata_;

@@ -96,9 +96,15 @@ Loader::Loader(FetchFn fetch, std::vector<vision::ImageSize> sizes, LoaderOption
 }
 
 Loader::Loader(const CachedDataset& dataset, LoaderOptions options, int64_t patch, int64_t shuffle)
-    : Loader([&dataset, patch,
-              shuffle](const std::vector<int64_t>& idx) { return dataset.batch(idx, patch, shuffle); },
-             dataset.image_sizes(), options) {}
+    : Loader(
+          [this, &dataset, patch, shuffle](const std::vector<int64_t>& idx) {
+            // epoch_ is set before the worker starts (start_epoch), so reading it here is race-free.
+            return dataset.batch(idx, patch, shuffle,
+                                 options_.crop_jitter
+                                     ? std::optional<CropJitter>(CropJitter{options_.seed, epoch_})
+                                     : std::nullopt);
+          },
+          dataset.sample_sizes(), options) {}
 
 Loader::~Loader() {
   stop_worker();
@@ -121,6 +127,7 @@ void Loader::stop_worker() {
 void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop_worker();
   plan_ = plan_epoch(sizes_, options_, epoch);
+  epoch_ = epoch;
   if (first_batch < 0 || first_batch > static_cast<int64_t>(plan_.size())) {
     throw ValueError("loader: epoch " + std::to_string(epoch) + " has " + std::to_string(plan_.size()) +
                      " batches; cannot start at batch " + std::to_string(first_batch));

@@ -48,6 +48,8 @@ struct LoaderOptions {
   int64_t world_size = 1;
   bool bucket_by_size = true;  // false: one bucket (every image must then have the same size)
   int64_t prefetch = 2;  // batches fetched ahead on the background thread; 0 = fetch on the caller's thread
+  // A hand-crop cache's boxes are jittered by (seed, epoch, sample) (training); false: the ground-truth box.
+  bool crop_jitter = false;
 };
 
 // amt::ConfigError for batch_size < 1, world_size < 1, rank outside [0, world_size), prefetch < 0.
@@ -66,7 +68,8 @@ using FetchFn = std::function<Batch(const std::vector<int64_t>& indices)>;
 class Loader {
  public:
   Loader(FetchFn fetch, std::vector<vision::ImageSize> sizes, LoaderOptions options);
-  // Batches from a cache (which must outlive the loader); grids for this patch size and shuffle factor.
+  // Batches from a cache (which must outlive the loader); grids for this patch size and shuffle factor; the
+  // final crops of a hand-crop cache (jittered with options.crop_jitter).
   Loader(const CachedDataset& dataset, LoaderOptions options, int64_t patch, int64_t shuffle);
   ~Loader();
   Loader(const Loader&) = delete;
@@ -96,6 +99,7 @@ class Loader {
   LoaderOptions options_;
   std::vector<std::vector<int64_t>> plan_;
   size_t position_ = 0;  // next plan entry to fetch (synchronous mode)
+  int64_t epoch_ = 0;
   int64_t first_batch_ = 0;
   int64_t consumed_ = 0;  // plan entries taken by next(), empty ones included
   int64_t skipped_empty_ = 0;

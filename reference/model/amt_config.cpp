@@ -134,6 +134,8 @@ AmtConfig parse_amt_config(const std::string& yaml_text, const std::string& sour
   h.positive("hidden", c.hand.hidden);
   h.positive("aux_hidden", c.hand.aux_hidden);
   h.positive("init_depth", c.hand.init_depth);
+  h.get("crop_box_m", c.hand.crop_box_m);
+  if (!(c.hand.crop_box_m >= 0)) h.fail("crop_box_m", "must be >= 0 (0: whole images)");
   h.finish();
 
   Reader o = m.child("object");

@@ -13,6 +13,9 @@ struct HandHeadConfig {
   int64_t hidden = 512;      // joint_head hidden width
   int64_t aux_hidden = 256;  // confidence / shape heads
   double init_depth = 0.6;   // metres: z of the joint anchor at init (see docs/deviations.md)
+  // > 0: the input is a hand crop whose side spans about this many metres at the hand; the hand and object
+  // anchors then sit on the ray through the crop's centre (precision::crop_ray_offset). 0: whole images.
+  double crop_box_m = 0.0;
 };
 
 struct ObjectDecoderConfig {

@@ -116,14 +116,23 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
   const precision::PrecisionPolicy& policy = scope.policy();
   precision::AutocastGuard autocast(policy);
   const EncoderOutput enc = encoder->forward(scope.input(image), policy);
-  const HandOutput h = hand->forward(enc.cls, policy);
+  HandOutput h = hand->forward(enc.cls, policy);
   torch::Tensor memory = enc.patch;
   if (projector) {
     // The token projector (vision layer) takes no policy; its scope is opened here on its behalf.
     precision::ModuleScope projector_scope(*projector, policy);
     memory = projector_scope.output(projector->forward(projector_scope.input(enc.patch), enc.Hp, enc.Wp));
   }
-  const ObjectOutput obj = objects->forward(memory, policy);
+  ObjectOutput obj = objects->forward(memory, policy);
+  if (cfg_.hand.crop_box_m > 0) {
+    if (!K.defined()) throw ValueError("AmtModel::forward: a hand-crop model (crop_box_m > 0) needs K");
+    const torch::Tensor offset =
+        precision::crop_ray_offset(K, image.size(2), image.size(3), cfg_.hand.crop_box_m,
+                                   cfg_.hand.init_depth, policy)
+            .unsqueeze(1);
+    h.joints = h.joints + offset;
+    obj.positions = obj.positions + offset;
+  }
   const torch::Tensor global = fusion->forward(enc.cls, h.features, obj.features.mean(1), policy);
   const ContactOutput con = contacts->forward(global, h.joints, obj.positions, policy);
 

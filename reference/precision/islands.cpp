@@ -149,6 +149,22 @@ Projection project_points(const torch::Tensor& points, const torch::Tensor& K, c
   return {uv.to(dt), cam.select(-1, 2).to(dt)};
 }
 
+torch::Tensor crop_ray_offset(const torch::Tensor& K, int64_t height, int64_t width, double box_m,
+                              double anchor_depth, const PrecisionPolicy& policy) {
+  if (K.dim() != 3 || K.size(-1) != 3 || K.size(-2) != 3)
+    throw ShapeError("crop_ray_offset: K must be [B,3,3]");
+  IslandScope scope;
+  const torch::Tensor k = to_island(K, Island::kCameraProjection, policy);
+  const torch::Tensor fx = k.select(1, 0).select(1, 0), fy = k.select(1, 1).select(1, 1);
+  const torch::Tensor skew = k.select(1, 0).select(1, 1);
+  const torch::Tensor cx = k.select(1, 0).select(1, 2), cy = k.select(1, 1).select(1, 2);
+  const double uc = 0.5 * static_cast<double>(width - 1), vc = 0.5 * static_cast<double>(height - 1);
+  const torch::Tensor z = (fx * fy).sqrt() * (box_m / std::sqrt(static_cast<double>(height * width)));
+  const torch::Tensor y = (vc - cy) / fy * z;
+  const torch::Tensor x = ((uc - cx) / fx - skew * (vc - cy) / (fx * fy)) * z;
+  return to_output(torch::stack({x, y, z - anchor_depth}, 1), policy);
+}
+
 torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& grid,
                           const PrecisionPolicy& policy) {
   const auto options =

@@ -61,6 +61,14 @@ struct Projection {
 Projection project_points(const torch::Tensor& points, const torch::Tensor& K, const torch::Tensor& E,
                           const PrecisionPolicy& policy);
 
+// Hand-crop input (vision/hand_crop.hpp): the crop is centred on the hand and its side spans about `box_m`
+// metres there, so the hand's root sits near the ray through the crop's centre at depth
+// z = sqrt(fx·fy)·box_m / sqrt(H·W) (the pinhole size-depth relation). Returns that point minus
+// (0, 0, anchor_depth), [B,3], in the output dtype — the offset that moves the heads' camera-axis anchors
+// onto the crop's ray. Computed from K [B,3,3] in the island dtype.
+torch::Tensor crop_ray_offset(const torch::Tensor& K, int64_t height, int64_t width, double box_m,
+                              double anchor_depth, const PrecisionPolicy& policy);
+
 // grid_sample(bilinear, zeros padding, align_corners=false) of features [B,C,H,W] at normalised grid
 // [B,N,1,2], computed in the island dtype; the result is cast back to the features' dtype.
 torch::Tensor grid_sample(const torch::Tensor& features, const torch::Tensor& grid,

@@ -122,6 +122,8 @@ void HandMetricAccumulator::add(const torch::Tensor& pred, const torch::Tensor& 
   const torch::Tensor p = f64(pred).index_select(0, idx), g = f64(gt).index_select(0, idx);
   joint_errors_.push_back(joint_errors_mm(p, g));
   mpjpe_.push_back(mpjpe_mm(p, g));
+  rr_mpjpe_.push_back(mpjpe_mm(p - p.narrow(1, 0, 1), g - g.narrow(1, 0, 1)));
+  root_.push_back((p.select(1, 0) - g.select(1, 0)).norm(2, -1) * 1000.0);
   pa_.push_back(pa_mpjpe_mm(p, g, false));
   pa_scaled_.push_back(pa_mpjpe_mm(p, g, true));
   if (K.defined()) errors_2d_.push_back(reprojection_errors_px(p, g, f64(K).index_select(0, idx)));
@@ -133,6 +135,8 @@ std::map<std::string, double> HandMetricAccumulator::result() const {
   if (frames_ == 0) return out;
   const torch::Tensor errors = torch::cat(joint_errors_);
   out["mpjpe_mm"] = torch::cat(mpjpe_).mean().item<double>();
+  out["rr_mpjpe_mm"] = torch::cat(rr_mpjpe_).mean().item<double>();
+  out["root_error_mm"] = torch::cat(root_).mean().item<double>();
   out["pa_mpjpe_mm"] = torch::cat(pa_).mean().item<double>();
   out["pa_mpjpe_scaled_mm"] = torch::cat(pa_scaled_).mean().item<double>();
   for (int t : {20, 30, 40, 50}) out["pck3d_" + std::to_string(t) + "mm"] = pck(errors, t);

@@ -47,12 +47,14 @@ class HandMetricAccumulator {
   void add(const torch::Tensor& pred, const torch::Tensor& gt, const torch::Tensor& valid,
            const torch::Tensor& K);
   int64_t frames() const { return frames_; }
-  // Keys: mpjpe_mm, pa_mpjpe_mm, pa_mpjpe_scaled_mm, pck3d_20mm, pck3d_30mm, pck3d_40mm, pck3d_50mm,
-  // auc_20_50mm, pck2d_5px (when K was given), frames. Empty accumulator → only frames = 0.
+  // Keys: mpjpe_mm, rr_mpjpe_mm (root-relative: both poses moved so their wrists, joint 0, coincide — what
+  // DexYCB tables report), root_error_mm (the wrist's distance), pa_mpjpe_mm, pa_mpjpe_scaled_mm,
+  // pck3d_20mm, pck3d_30mm, pck3d_40mm, pck3d_50mm, auc_20_50mm, pck2d_5px (when K was given), frames. Empty
+  // accumulator → only frames = 0.
   std::map<std::string, double> result() const;
 
  private:
-  std::vector<torch::Tensor> joint_errors_, mpjpe_, pa_, pa_scaled_, errors_2d_;
+  std::vector<torch::Tensor> joint_errors_, mpjpe_, rr_mpjpe_, root_, pa_, pa_scaled_, errors_2d_;
   int64_t frames_ = 0;
 };
 

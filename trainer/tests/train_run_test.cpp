@@ -16,6 +16,10 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "reference/data/dexycb_layout.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/model/amt_config.hpp"
 #include "reference/model/amt_model.hpp"
@@ -425,6 +429,79 @@ TEST_F(TrainRun, TheGateRunsOnceOnRankZeroAndRefusesForEveryRank) {
   EXPECT_FALSE(fs::exists(out / "checkpoints"));
   EXPECT_TRUE(fs::exists(out / "conformance.json"));
   EXPECT_EQ(r.err.find("[rank 1]"), std::string::npos) << r.err;  // rank 1 says nothing of its own
+}
+
+// `eval` and `predict` on a finished run (docs/training.md "After a run"), in hand-crop mode: eval prints the
+// metrics the run logged for its best checkpoint; predict writes JSON whose pixels are its camera-frame
+// joints projected with its camera, and a picture with the ground truth beside; the report shows the grid.
+TEST_F(TrainRun, EvalReproducesTheLoggedMetricsAndPredictWritesJsonAndAPicture) {
+  const fs::path out = runs_dir() / "crop-eval";
+  const RunOutput r =
+      run(with(small_run_args(out), {"--gate", "skip", "--set", "data.crop=hand", "--set",
+                                     "data.crop_size=56", "--set", "data.max_val_samples=12"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Checkpoint c = load_checkpoint(out.string());
+  const std::string best = c.state.best_checkpoint;
+  ASSERT_FALSE(best.empty());
+  double logged_mpjpe = -1;
+  for (const auto& m : MetricsLog::read((out / "metrics.jsonl").string())) {
+    if ("step-" + std::string(6 - std::to_string(m.step).size(), '0') + std::to_string(m.step) == best)
+      logged_mpjpe = m.values.at("val_mpjpe_mm");
+  }
+  ASSERT_GT(logged_mpjpe, 0) << "no metrics record for " << best;
+  EXPECT_NE(io::read_file_bytes((out / "report.md").string()).find("![predictions](predictions.png)"),
+            std::string::npos);
+  EXPECT_TRUE(fs::is_regular_file(out / "predictions.png"));
+
+  const fs::path eval_out = runs_dir() / "crop-eval-out";
+  const RunOutput e =
+      run({"eval", out.string(), "--runs-dir", runs_dir().string(), "--out", eval_out.string()});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("eval " + best), std::string::npos) << e.out;
+  const nlohmann::json j =
+      nlohmann::json::parse(io::read_file_bytes((eval_out / "eval-s0-val.json").string()));
+  EXPECT_EQ(j.at("checkpoint").get<std::string>(), (out / "checkpoints" / best).string());
+  EXPECT_NEAR(j.at("metrics").at("val_mpjpe_mm").get<double>(), logged_mpjpe, 1e-9 * logged_mpjpe);
+  EXPECT_TRUE(fs::is_regular_file(eval_out / "eval-s0-val.md"));
+  const RunOutput bad = run({"eval", runs_dir().string(), "--runs-dir", runs_dir().string()});
+  EXPECT_EQ(bad.exit_code, kExitBadInput) << bad.err;
+
+  // predict on a validation image of the synthetic tree (a frame with a hand: its labels are drawn beside).
+  const std::string root = j.at("data").get<std::string>();
+  std::string image;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("color_", 0) != 0) continue;
+    const fs::path label = entry.path().parent_path() / ("labels_" + name.substr(6, 6) + ".npz");
+    if (data::labels_have_hand(data::read_labels(label.string()).joint_3d)) {
+      image = entry.path().string();
+      break;
+    }
+  }
+  ASSERT_FALSE(image.empty());
+  const fs::path pred_out = runs_dir() / "crop-predict";
+  const RunOutput p = run({"predict", out.string(), image, "--out", pred_out.string()});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_NE(p.out.find("DexYCB labels"), std::string::npos) << p.out;
+  const fs::path stem = pred_out / fs::path(image).stem();
+  const nlohmann::json pj = nlohmann::json::parse(io::read_file_bytes(stem.string() + ".json"));
+  const auto& cam = pj.at("camera");
+  const double fx = cam.at("fx"), fy = cam.at("fy"), cx = cam.at("cx"), cy = cam.at("cy");
+  ASSERT_EQ(pj.at("joints_camera_mm").size(), 21u);
+  for (size_t i = 0; i < 21; ++i) {
+    const auto& X = pj.at("joints_camera_mm")[i];
+    const auto& uv = pj.at("joints_px")[i];
+    const double x = X[0], y = X[1], z = X[2];
+    EXPECT_NEAR(uv[0].get<double>(), fx * x / z + cx, 1e-6) << i;
+    EXPECT_NEAR(uv[1].get<double>(), fy * y / z + cy, 1e-6) << i;
+  }
+  ASSERT_TRUE(pj.contains("ground_truth"));
+  EXPECT_GT(pj.at("ground_truth").at("mpjpe_mm").get<double>(), 0.0);
+  const cv::Mat png = cv::imread(stem.string() + ".png");
+  ASSERT_FALSE(png.empty());
+  EXPECT_EQ(png.cols, 2 * png.rows);  // predicted | ground truth, square crop panels
+  const RunOutput no_image = run({"predict", out.string(), "/nonexistent.png", "--out", pred_out.string()});
+  EXPECT_EQ(no_image.exit_code, kExitBadInput) << no_image.err;
 }
 
 }  // namespace
