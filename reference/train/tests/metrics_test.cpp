@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "conformance/lib/budgets.hpp"
+
 namespace amt::train {
 namespace {
 
@@ -86,6 +88,29 @@ TEST(Metrics, AddAndAddS) {
   const auto R180 = rotation_z(M_PI).unsqueeze(0);
   EXPECT_NEAR(add_mm(R180, t, R, t, points).item<double>(), 100.0, 1e-9);
   EXPECT_NEAR(add_s_mm(R180, t, R, t, points).item<double>(), 0.0, 1e-9);
+}
+
+// ADD-S (Xiang et al., PoseCNN, eq. 9): the mean over the model points of the distance from each
+// GROUND-TRUTH-transformed point to its nearest PREDICTED-transformed point. A set where the two directions
+// differ, worked by hand (in cm; every point at z = 50): model points (0,0), (1,0), (2,0), (10,0) on x; the
+// ground truth is the identity, the prediction turns them 90° about z and shifts by (-1,-1):
+//   gt   B = (0,0) (1,0) (2,0) (10,0)        pred A = (-1,-1) (-1,0) (-1,1) (-1,9)
+//   gt → nearest pred: 1, 2, 3 (all to (-1,0)), 11 (to (-1,0))       mean 17/4 cm = 42.5 mm  (ADD-S)
+//   pred → nearest gt: √2, 1, √2, √82 (all to (0,0))                  mean (1 + 2√2 + √82)/4 cm ≈ 32.2 mm
+TEST(Metrics, AddSGoesFromEachGroundTruthPointToTheNearestPredictedOne) {
+  const double tol = conformance::budget("metric_mm").limit;
+  const auto points =
+      torch::tensor({{0.0, 0.0, 0.0}, {0.01, 0.0, 0.0}, {0.02, 0.0, 0.0}, {0.10, 0.0, 0.0}}, torch::kDouble);
+  const auto R_gt = torch::eye(3, torch::kDouble).unsqueeze(0);
+  const auto t_gt = torch::tensor({{0.0, 0.0, 0.5}}, torch::kDouble);
+  const auto R_pred = rotation_z(M_PI / 2).unsqueeze(0);
+  const auto t_pred = torch::tensor({{-0.01, -0.01, 0.5}}, torch::kDouble);
+  const double gt_to_pred_mm = 42.5;
+  const double pred_to_gt_mm = (1.0 + 2.0 * std::sqrt(2.0) + std::sqrt(82.0)) / 4.0 * 10.0;
+  ASSERT_GT(gt_to_pred_mm - pred_to_gt_mm, 10.0);  // the example separates the two conventions
+  EXPECT_NEAR(add_s_mm(R_pred, t_pred, R_gt, t_gt, points).item<double>(), gt_to_pred_mm, tol);
+  // Swapping prediction and ground truth gives the other direction: the metric is not symmetric.
+  EXPECT_NEAR(add_s_mm(R_gt, t_gt, R_pred, t_pred, points).item<double>(), pred_to_gt_mm, tol);
 }
 
 TEST(Metrics, AccumulatorExcludesNoHandFrames) {
