@@ -142,9 +142,9 @@ Projection project_points(const torch::Tensor& points, const torch::Tensor& K, c
   }
   const torch::Tensor uvw = torch::matmul(cam, k.transpose(-1, -2));
   const torch::Tensor depth = uvw.select(-1, 2);
-  // Clamped only for the division: points at or behind the camera land far outside the image (and so
-  // sample zeros); callers that need to know use `depth`.
-  const torch::Tensor uv = uvw.narrow(-1, 0, 2) / depth.clamp_min(1e-6).unsqueeze(-1);
+  // Clamped only for the division: points at or behind the camera get finite, meaningless pixels
+  // (islands.hpp); callers that need to know use `depth`.
+  const torch::Tensor uv = uvw.narrow(-1, 0, 2) / depth.clamp_min(kMinProjectionDepth).unsqueeze(-1);
   const auto dt = island_dtype(Island::kCameraProjection, policy);
   return {uv.to(dt), cam.select(-1, 2).to(dt)};
 }

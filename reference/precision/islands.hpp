@@ -54,6 +54,14 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, co
 
 // Projects camera-frame points [B,N,3] with K [B,3,3] (and optional world→camera E [B,4,4] applied first)
 // to pixels [B,N,2] and depth [B,N]; in the island dtype. Depth is clamped away from 0 for the division.
+//
+// Points at or behind the camera (depth <= 0, depth == 0 exactly included): uv = (K p)_xy /
+// kMinProjectionDepth, finite for finite input (never Inf or NaN, so nothing non-finite reaches a loss or a
+// gradient) but meaningless: usually far outside the image (K p's x and y over 1e-6), not always (the camera
+// centre itself maps to (0, 0)), and never the sign-flipped pixel a point behind the camera would otherwise
+// take. `depth` is returned unclamped so callers can mask: the refinement samples zeros at depth <= min_depth
+// (docs/deviations.md row 3), the 2-D metric clamps at 0.1 m.
+constexpr double kMinProjectionDepth = 1e-6;
 struct Projection {
   torch::Tensor uv;     // [B,N,2] pixels
   torch::Tensor depth;  // [B,N] camera z (before clamping)

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <array>
+#include <vector>
+
 #include "reference/core/error.hpp"
 #include "reference/precision/autocast_guard.hpp"
 #include "reference/precision/faults.hpp"
@@ -110,6 +113,38 @@ TEST(Islands, ProjectionAppliesExtrinsicsFirst) {
   EXPECT_NEAR(proj.uv[0][0][0].item<double>(), 0.5, 1e-6);
   EXPECT_NEAR(proj.uv[0][0][1].item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(proj.depth[0][0].item<double>(), 2.0, 1e-6);
+}
+
+// At and behind the camera (islands.hpp): finite pixels, (K p)_xy / kMinProjectionDepth, worked by hand;
+// the depth unclamped; a point behind the camera not at the pixel its sign flip would give.
+TEST(Islands, ProjectionAtOrBehindTheCameraIsFiniteAndKeepsTheRawDepth) {
+  const double fx = 500.0, fy = 400.0, cx = 320.0, cy = 240.0;
+  const auto K = torch::tensor({{fx, 0.0, cx}, {0.0, fy, cy}, {0.0, 0.0, 1.0}}, torch::kDouble).unsqueeze(0);
+  // (x, y, z): in the camera plane (z == 0 exactly), behind the camera, the camera centre.
+  const std::vector<std::array<double, 3>> points = {{0.1, 0.05, 0.0}, {0.1, 0.05, -0.5}, {0.0, 0.0, 0.0}};
+  torch::Tensor pts = torch::empty({1, 3, 3}, torch::kDouble);
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 3; ++j) pts[0][i][j] = points[i][j];
+  const auto fp64 = PrecisionPolicy::parse("fp64");
+  const auto proj = project_points(pts, K, torch::Tensor(), fp64);
+  for (int64_t i = 0; i < 3; ++i) {
+    const auto [x, y, z] = points[i];
+    // K p, divided by the clamp: exact in fp64 (the same operations in the same order).
+    EXPECT_DOUBLE_EQ(proj.uv[0][i][0].item<double>(), (fx * x + cx * z) / kMinProjectionDepth) << i;
+    EXPECT_DOUBLE_EQ(proj.uv[0][i][1].item<double>(), (fy * y + cy * z) / kMinProjectionDepth) << i;
+    EXPECT_EQ(proj.depth[0][i].item<double>(), z) << i;  // unclamped: callers mask on it
+  }
+  // The point behind the camera would sit at (fx·x/|z| + cx, fy·y/|z| + cy) = (420, 280), inside a 640×480
+  // image, if the sign were dropped; it lands 1e8 px away instead.
+  EXPECT_LT(proj.uv[0][1][0].item<double>(), -1e7);
+  // Finite under every policy, whatever the island dtype.
+  for (const char* name : {"fp32", "bf16-autocast", "bf16-pure", "fp64"}) {
+    const auto policy = PrecisionPolicy::parse(name);
+    AutocastGuard guard(policy);
+    const auto p = project_points(pts.to(torch::kFloat), K.to(torch::kFloat), torch::Tensor(), policy);
+    EXPECT_TRUE(torch::isfinite(p.uv).all().item<bool>()) << name;
+    EXPECT_TRUE(torch::isfinite(p.depth).all().item<bool>()) << name;
+  }
 }
 
 TEST(Islands, ProjectionInActivationDtypeQuantisesPixels) {
