@@ -19,13 +19,17 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "conformance/lib/budgets.hpp"
+#include "reference/data/cached_dataset.hpp"
 #include "reference/data/dexycb_layout.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/model/amt_config.hpp"
 #include "reference/model/amt_model.hpp"
+#include "reference/model/weights_loader.hpp"
 #include "trainer/checkpoint.hpp"
 #include "trainer/metrics_log.hpp"
 #include "trainer/trainer.hpp"
+#include "trainer/validation.hpp"
 
 namespace amt::trainer {
 namespace {
@@ -285,6 +289,104 @@ TEST_F(TrainRun, SigkillAtRandomMomentsNeverCorruptsACheckpointAndTheResumedRunE
   EXPECT_EQ(losses(whole), losses(out));
 }
 
+// The cache file a run prepared (under runs_dir()/data/<synthetic set>/amt-cache): the one whose name starts
+// with `prefix` and holds `tag` ("" for none).
+data::CachedDataset run_cache(const std::string& prefix, const std::string& tag) {
+  for (const auto& e : fs::recursive_directory_iterator(runs_dir() / "data")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.find(tag) != std::string::npos)
+      return data::CachedDataset::load(e.path().string());
+  }
+  throw std::runtime_error("no cache " + prefix + "*" + tag + "* under " + runs_dir().string());
+}
+
+std::string step_folder(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%06lld", static_cast<long long>(step));
+  return name;
+}
+
+// Validation scores the EMA weights, and checkpoints/best names the checkpoint of the lowest logged
+// validation MPJPE. Two epochs of the small run: validation after steps 12 and 24, measured 112.7 then 119.8
+// mm on this build, so the best is not the latest (a `best` that merely followed the latest would show).
+TEST_F(TrainRun, ValidationScoresTheEmaWeightsAndBestIsTheLowestLoggedMpjpe) {
+  const fs::path out = runs_dir() / "ema-best";
+  const RunOutput r = run(with(small_run_args(out), {"--gate", "skip"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto records = MetricsLog::read((out / "metrics.jsonl").string());
+  ASSERT_EQ(records.size(), 2u);
+  const Checkpoint last = load_checkpoint(out.string());
+  EXPECT_EQ(last.state.step, records.back().step);
+  // The last logged validation against validate() of the last checkpoint's EMA weights and of its live
+  // weights, here: the same function, data and FP32 policy as the run, so the EMA's is the logged number.
+  const auto policy = precision::PrecisionPolicy::parse("fp32");
+  const model::AmtConfig mc = model::load_amt_config("tiny");
+  const data::CachedDataset val = run_cache("cache-s0-val-", ""),
+                            train = run_cache("cache-s0-train-", "-n48");
+  ValidationOptions vo;
+  vo.batch_size = 4;
+  vo.patch = mc.backbone.patch_size;
+  vo.shuffle = mc.token_shuffle;
+  const torch::Tensor mean_joints = mean_pose(train);
+  const auto score = [&](const std::string& prefix, const TensorMap& weights) {
+    model::AmtModel m = model::make_amt_model(mc, 0, policy);
+    TensorMap named;
+    for (const auto& item : m->named_parameters()) named[item.key()] = weights.at(prefix + item.key());
+    model::load_state_dict(*m, named, "checkpoint", true);
+    return validate(*m, val, mean_joints, policy, vo).at("val_mpjpe_mm");
+  };
+  const double ema = score("ema/", last.ema), live = score("", last.model);
+  const double logged = records.back().values.at("val_mpjpe_mm");
+  EXPECT_EQ(logged, ema) << "live weights: " << live;
+  // The EMA and the live weights score apart by far more than a metric's rounding (budget metric_mm), so
+  // validating the wrong ones shows.
+  EXPECT_GT(std::abs(live - ema), 1e3 * conformance::budget("metric_mm").limit) << live << " " << ema;
+
+  size_t lowest = 0;
+  for (size_t i = 1; i < records.size(); ++i)
+    if (records[i].values.at("val_mpjpe_mm") < records[lowest].values.at("val_mpjpe_mm")) lowest = i;
+  EXPECT_NE(lowest, records.size() - 1)
+      << "the run's last validation was its best: the check below is weaker";
+  std::string best = io::read_file_bytes((out / "checkpoints" / "best").string());
+  best.erase(best.find_last_not_of(" \n") + 1);
+  EXPECT_EQ(best, step_folder(records[lowest].step));
+  const Checkpoint best_ck = load_checkpoint((out / "checkpoints" / best).string());
+  EXPECT_EQ(best_ck.state.step, records[lowest].step);
+  EXPECT_EQ(best_ck.state.best_mpjpe_mm, records[lowest].values.at("val_mpjpe_mm"));
+  EXPECT_EQ(last.state.best_checkpoint, best);
+}
+
+// Accumulation end to end: 18 images, batch 4, 3 micro-batches per step. By hand: ⌈18/4⌉ = 5 batches per
+// epoch (four of 4 images, one of 2), ⌈5/3⌉ = 2 optimizer steps (3 micro-batches, then 2): 4 steps in 2
+// epochs, 36 images.
+TEST_F(TrainRun, AccumulationTakesTheHandCountedStepsPerEpoch) {
+  const fs::path out = runs_dir() / "accumulation";
+  const int64_t steps_per_epoch = 2, epochs = 2, images = 2 * 18;
+  const RunOutput r = run(with(
+      small_run_args(out), {"--gate", "skip", "--set", "data.max_train_samples=18", "--accumulation", "3"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("train: 18 images"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(std::to_string(steps_per_epoch) + " steps/epoch"), std::string::npos) << r.err;
+  const auto log = MetricsLog::read((out / "train_log.jsonl").string());
+  ASSERT_EQ(static_cast<int64_t>(log.size()), steps_per_epoch * epochs);
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].step, static_cast<int64_t>(i) + 1);
+    EXPECT_EQ(log[i].epoch, static_cast<int64_t>(i) / steps_per_epoch) << "step " << log[i].step;
+  }
+  const auto val = MetricsLog::read((out / "metrics.jsonl").string());
+  ASSERT_EQ(static_cast<int64_t>(val.size()), epochs);
+  for (int64_t e = 0; e < epochs; ++e) EXPECT_EQ(val[static_cast<size_t>(e)].step, (e + 1) * steps_per_epoch);
+  const Checkpoint c = load_checkpoint(out.string());
+  EXPECT_EQ(c.state.step, steps_per_epoch * epochs);
+  // The run ends on its step budget, before the loader reports the last epoch's end: the final checkpoint
+  // stands in the last epoch (index epochs − 1) after all 5 of its batches.
+  EXPECT_EQ(c.state.reason, "final");
+  EXPECT_EQ(c.state.epoch, epochs - 1);
+  EXPECT_EQ(c.state.epoch_position, 5);
+  EXPECT_EQ(c.state.images, images);
+  EXPECT_EQ(c.state.skipped_steps, 0);
+}
+
 // --- distributed (c10d Gloo, docs/distributed.md) ---------------------------------------------------------
 
 // The pids of `parent`'s children (the ranks of a launcher), in start order, from /proc/<pid>/stat.
@@ -377,6 +479,71 @@ TEST_F(TrainRun, TwoRanksStopAndResumeBitForBit) {
       run({"--resume", split.string(), "--runs-dir", runs_dir().string(), "--max-steps", "8", "--plain"});
   EXPECT_EQ(one_rank.exit_code, kExitBadInput);
   EXPECT_NE(one_rank.err.find("--nproc 2"), std::string::npos) << one_rank.err;
+}
+
+// Dropout on, two ranks: each rank seeds its own generator (rank 0 as a one-rank run would), so the ranks
+// draw different masks, and a rerun is still bit for bit. Every rank draws the same number of values (same
+// steps, same shapes), so equal generator states would mean equal masks.
+TEST_F(TrainRun, TwoRanksWithDropoutDrawTheirOwnMasksAndRerunBitForBit) {
+  const fs::path a = runs_dir() / "dp-dropout-a", b = runs_dir() / "dp-dropout-b",
+                 one = runs_dir() / "dp-dropout-one";
+  const std::vector<std::string> common = {"--gate", "skip",  "--max-steps",
+                                           "3",      "--set", "optim.dropout=true"};
+  ASSERT_EQ(run(with(small_run_args(a, 2), with(common, {"--nproc", "2"}))).exit_code, 0);
+  ASSERT_EQ(run(with(small_run_args(b, 2), with(common, {"--nproc", "2"}))).exit_code, 0);
+  ASSERT_EQ(run(with(small_run_args(one, 2), common)).exit_code, 0);
+  const Checkpoint ca = load_checkpoint(a.string()), cb = load_checkpoint(b.string()),
+                   c1 = load_checkpoint(one.string());
+  ASSERT_EQ(ca.other_ranks_rng.size(), 1u);
+  ASSERT_EQ(cb.other_ranks_rng.size(), 1u);
+  // Per-rank seeding: rank 1's generator is not rank 0's; rank 0's is a one-rank run's.
+  EXPECT_FALSE(torch::equal(ca.rng, ca.other_ranks_rng[0]));
+  EXPECT_TRUE(torch::equal(ca.rng, c1.rng));
+  // Reproducible: the same losses, weights and generators.
+  ASSERT_EQ(losses(a).size(), 3u);
+  EXPECT_EQ(losses(a), losses(b));
+  for (const auto& [k, v] : ca.model) EXPECT_TRUE(torch::equal(v, cb.model.at(k))) << k;
+  EXPECT_TRUE(torch::equal(ca.rng, cb.rng));
+  EXPECT_TRUE(torch::equal(ca.other_ranks_rng[0], cb.other_ranks_rng[0]));
+}
+
+// Unequal shards: 49 images on 2 ranks of batch 4. By hand: rank 0 holds 25 images (7 batches), rank 1 24
+// (6 batches), so an epoch is 7 steps and rank 1 trains a dummy in the 7th. Stopped at step 7 the ranks stand
+// at plan positions 7 and 6; a resume puts each rank back at its own, and then trains what the uninterrupted
+// run trained.
+TEST_F(TrainRun, TwoRanksWithUnequalShardsResumeEachAtItsOwnPosition) {
+  const fs::path whole = runs_dir() / "dp-unequal-whole", split = runs_dir() / "dp-unequal-split";
+  const std::vector<std::string> common = {"--gate",  "skip",
+                                           "--nproc", "2",
+                                           "--set",   "data.max_train_samples=49",
+                                           "--set",   "run.checkpoint_every=1",
+                                           "--set",   "run.keep_last=20"};
+  const std::vector<int64_t> stopped = {7, 6};
+  ASSERT_EQ(run(with(small_run_args(whole, 4), with(common, {"--max-steps", "9"}))).exit_code, 0);
+  ASSERT_EQ(run(with(small_run_args(split, 4), with(common, {"--max-steps", "7"}))).exit_code, 0);
+  const Checkpoint at7 = load_checkpoint(split.string());
+  EXPECT_EQ(at7.state.step, 7);
+  EXPECT_EQ(at7.state.epoch, 0);
+  EXPECT_EQ(at7.state.rank_positions, stopped);
+  const auto resume = [&](const std::string& max_steps) {
+    return run({"--resume", split.string(), "--runs-dir", runs_dir().string(), "--max-steps", max_steps,
+                "--plain", "--nproc", "2"});
+  };
+  // Resumed with nothing left to train, each rank saves where it was put back.
+  const RunOutput again = resume("7");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(load_checkpoint(split.string()).state.rank_positions, stopped);
+  const RunOutput rest = resume("9");
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_EQ(losses(whole), losses(split));
+  for (int64_t step : {8, 9}) {
+    const Checkpoint cw = load_checkpoint((whole / "checkpoints" / step_folder(step)).string());
+    const Checkpoint cs = load_checkpoint((split / "checkpoints" / step_folder(step)).string());
+    EXPECT_EQ(cs.state.epoch, 1) << step;
+    EXPECT_EQ(cs.state.rank_positions, (std::vector<int64_t>{step - 7, step - 7})) << step;
+    EXPECT_EQ(cs.state.rank_positions, cw.state.rank_positions) << step;
+    for (const auto& [k, v] : cw.model) EXPECT_TRUE(torch::equal(v, cs.model.at(k))) << k << " at " << step;
+  }
 }
 
 // One rank per process started by hand, as on two hosts: --rank/--world-size over a FileStore (the TCPStore
