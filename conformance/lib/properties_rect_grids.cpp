@@ -39,6 +39,19 @@ std::string size_str(int64_t h, int64_t w) {
   return std::to_string(h) + "x" + std::to_string(w);
 }
 
+// A random camera for an image of `src`: focal length in [f_lo, f_hi), aspect 0.8-1.2, the principal point
+// anywhere in the image, skew for odd seeds.
+template <class Unit>
+vision::Intrinsics random_camera(Unit& unit, vision::ImageSize src, uint64_t seed, double f_lo, double f_hi) {
+  vision::Intrinsics K;
+  K.fx = f_lo + (f_hi - f_lo) * unit();
+  K.fy = K.fx * (0.8 + 0.4 * unit());
+  K.cx = (src.width - 1) * unit();
+  K.cy = (src.height - 1) * unit();
+  K.skew = seed % 2 ? 2.0 * unit() - 1.0 : 0.0;
+  return K;
+}
+
 // --- rect_grids.resize ---
 rc::Gen<Case> gen_resize(const GenOptions& o) {
   return rc::gen::exec([o] {
@@ -100,12 +113,7 @@ Outcome run_resize(const Case& c) {
   // coordinate is the same before and after, so the refinement samples the same physical spot on every grid.
   at::Generator gen = at::detail::createCPUGenerator(c.seed);
   const auto unit = [&] { return torch::rand({1}, gen, torch::kDouble).item<double>(); };
-  vision::Intrinsics K;
-  K.fx = 50 + 3000 * unit();
-  K.fy = K.fx * (0.8 + 0.4 * unit());
-  K.cx = (src.width - 1) * unit();
-  K.cy = (src.height - 1) * unit();
-  K.skew = c.seed % 2 ? 2.0 * unit() - 1.0 : 0.0;
+  const vision::Intrinsics K = random_camera(unit, src, c.seed, 50, 3050);
   const torch::Tensor K0 = vision::intrinsics_matrix(K), K1 = vision::rescale_intrinsics(K0, src, t);
   o.require(K1.scalar_type() == torch::kDouble, "rescaled K keeps its dtype", "dtype",
             c10::toString(K1.scalar_type()));
@@ -386,12 +394,7 @@ Outcome run_crop(const Case& c) {
   at::Generator gen = at::detail::createCPUGenerator(c.seed);
   const auto unit = [&] { return torch::rand({1}, gen, torch::kDouble).item<double>(); };
   const vision::ImageSize src{c.height, c.width};
-  vision::Intrinsics K;
-  K.fx = 100 + 2000 * unit();
-  K.fy = K.fx * (0.8 + 0.4 * unit());
-  K.cx = (src.width - 1) * unit();
-  K.cy = (src.height - 1) * unit();
-  K.skew = c.seed % 2 ? 2.0 * unit() - 1.0 : 0.0;
+  const vision::Intrinsics K = random_camera(unit, src, c.seed, 100, 2100);
   // A hand: 21 points within 10 cm of a root that projects inside the image, at 0.2-3 m.
   const double z = 0.2 + 2.8 * unit();
   const double u_root = (src.width - 1) * unit(), v_root = (src.height - 1) * unit();
@@ -426,28 +429,36 @@ Outcome run_crop(const Case& c) {
       point_error(vision::intrinsics_matrix(vision::crop_intrinsics(K, box, spec.size)), Kc, 1.0);
   o.budget_check("K cropped: Intrinsics and tensor forms agree", "resize_k_px", "any", same.value,
                  same.detail);
-  // The image: a bright Gaussian spot at the box centre of a black source; its intensity centroid in the
-  // crop is where the crop map sends the centre (the crop's centre), whatever the box's scale.
-  const double sigma = std::max(1.5, 3.0 * box.side / static_cast<double>(spec.size));
-  cv::Mat image(static_cast<int>(src.height), static_cast<int>(src.width), CV_8UC1);
-  for (int v = 0; v < image.rows; ++v)
+  // The image: a bright Gaussian spot (sigma 1.5 crop pixels, at least 1.5 source pixels) in a black source,
+  // centred where the box and the image overlap with 3 sigma to spare (a spot cut by an edge would move its
+  // centroid); its intensity centroid in the crop is where the crop map sends its centre.
+  const double sigma = std::max(1.5, 1.5 * box.side / static_cast<double>(spec.size));
+  const double lo_x = std::max(box.x0, -0.5) + 3 * sigma,
+               hi_x = std::min(box.x0 + box.side, src.width - 0.5) - 3 * sigma;
+  const double lo_y = std::max(box.y0, -0.5) + 3 * sigma,
+               hi_y = std::min(box.y0 + box.side, src.height - 0.5) - 3 * sigma;
+  const bool room = lo_x <= hi_x && lo_y <= hi_y;  // else no whole spot fits inside both: nothing to measure
+  const double sx = 0.5 * (lo_x + hi_x), sy = 0.5 * (lo_y + hi_y);
+  cv::Mat image(static_cast<int>(src.height), static_cast<int>(src.width), CV_8UC1, cv::Scalar(0));
+  for (int v = 0; room && v < image.rows; ++v)
     for (int u = 0; u < image.cols; ++u) {
-      const double d2 = std::pow(u - box.centre_x(), 2) + std::pow(v - box.centre_y(), 2);
+      const double d2 = std::pow(u - sx, 2) + std::pow(v - sy, 2);
       image.at<uint8_t>(v, u) = cv::saturate_cast<uint8_t>(255.0 * std::exp(-0.5 * d2 / (sigma * sigma)));
     }
-  const cv::Mat crop = vision::crop_image(image, box, spec.size);
-  o.require(crop.rows == spec.size && crop.cols == spec.size, "crop is size × size", "exact",
-            std::to_string(crop.rows) + "x" + std::to_string(crop.cols));
+  const cv::Mat spot = vision::crop_image(image, box, spec.size);
+  o.require(spot.rows == spec.size && spot.cols == spec.size, "crop is size × size", "exact",
+            std::to_string(spot.rows) + "x" + std::to_string(spot.cols));
+  if (!room) return o;
   double mass = 0, mu = 0, mv = 0;
-  for (int v = 0; v < crop.rows; ++v)
-    for (int u = 0; u < crop.cols; ++u) {
-      const double w = crop.at<uint8_t>(v, u);
+  for (int v = 0; v < spot.rows; ++v)
+    for (int u = 0; u < spot.cols; ++u) {
+      const double w = spot.at<uint8_t>(v, u);
       mass += w, mu += w * u, mv += w * v;
     }
-  const double centre = 0.5 * static_cast<double>(spec.size) - 0.5;
-  const double off = mass > 0 ? std::hypot(mu / mass - centre, mv / mass - centre) : 1e9;
-  o.budget_check("cropped image: the box centre's spot at the crop's centre", "crop_centroid_px", "any", off,
-                 what);
+  const torch::Tensor at = vision::crop_pixels(torch::tensor({sx, sy}, torch::kFloat64), box, spec.size);
+  const double off =
+      mass > 0 ? std::hypot(mu / mass - at[0].item<double>(), mv / mass - at[1].item<double>()) : 1e9;
+  o.budget_check("cropped image: a spot lands where the crop map says", "crop_centroid_px", "any", off, what);
   return o;
 }
 

@@ -23,8 +23,7 @@ using testing::small_dataset;
 using testing::TempDir;
 
 const DexYCBReader& train_reader() {
-  static const DexYCBReader r(small_dataset().root, DSetup::kS0, Split::kTrain);
-  return r;
+  return testing::small_train_reader();
 }
 
 // Resize settings small enough to keep property cases fast.

@@ -7,17 +7,12 @@
 #include "reference/data/cached_dataset.hpp"
 #include "reference/data/loader.hpp"
 #include "reference/data/tests/test_dataset.hpp"
+#include "reference/io/safetensors.hpp"
 
 namespace amt::data {
 namespace {
 
-using testing::small_dataset;
 using testing::TempDir;
-
-const DexYCBReader& train_reader() {
-  static const DexYCBReader r(small_dataset().root, DSetup::kS0, Split::kTrain);
-  return r;
-}
 
 CacheOptions crop_options(double shift, double scale) {
   CacheOptions o;
@@ -38,8 +33,8 @@ double reprojection_gap(const torch::Tensor& K, const torch::Tensor& j3, const t
 }
 
 TEST(HandCropCache, KeepsOnlyFramesWithAHand) {
-  const CachedDataset all = CachedDataset::build(train_reader(), CacheOptions{});
-  const CachedDataset crops = CachedDataset::build(train_reader(), crop_options(0.1, 0.15));
+  const CachedDataset all = CachedDataset::build(testing::small_train_reader(), CacheOptions{});
+  const CachedDataset crops = CachedDataset::build(testing::small_train_reader(), crop_options(0.1, 0.15));
   const int64_t with_hand = all.fields().at("has_hand").sum().item<int64_t>();
   ASSERT_LT(with_hand, all.size()) << "the small dataset should have frames without a hand";
   EXPECT_EQ(crops.size(), with_hand);
@@ -47,7 +42,7 @@ TEST(HandCropCache, KeepsOnlyFramesWithAHand) {
 }
 
 TEST(HandCropCache, EveryCropKeepsJointsAndKInAgreement) {
-  const CachedDataset c = CachedDataset::build(train_reader(), crop_options(0.1, 0.15));
+  const CachedDataset c = CachedDataset::build(testing::small_train_reader(), crop_options(0.1, 0.15));
   ASSERT_TRUE(c.hand_crop().has_value());
   for (int64_t i = 0; i < c.size(); ++i) {
     for (const std::optional<CropJitter>& jitter :
@@ -65,7 +60,7 @@ TEST(HandCropCache, EveryCropKeepsJointsAndKInAgreement) {
 }
 
 TEST(HandCropCache, TheGroundTruthBoxCentresTheHandAndJitterDependsOnSeedEpochAndSampleOnly) {
-  const CachedDataset c = CachedDataset::build(train_reader(), crop_options(0.1, 0.15));
+  const CachedDataset c = CachedDataset::build(testing::small_train_reader(), crop_options(0.1, 0.15));
   const vision::ImageSample plain = c.sample(0, 14, 1);
   const torch::Tensor j2 = plain.labels.at("joint_2d");
   const auto lo = std::get<0>(j2.min(0)), hi = std::get<0>(j2.max(0));
@@ -82,13 +77,15 @@ TEST(HandCropCache, TheGroundTruthBoxCentresTheHandAndJitterDependsOnSeedEpochAn
 }
 
 TEST(HandCropCache, AnEvaluationCacheStoresTheFinalCropItself) {
-  const CachedDataset c = CachedDataset::build(train_reader(), crop_options(0, 0));
+  const CachedDataset c = CachedDataset::build(testing::small_train_reader(), crop_options(0, 0));
   EXPECT_EQ(c.image(0).size(1), 56);
   EXPECT_TRUE(torch::equal(c.sample(0, 14, 1).image, c.image(0)));  // no second resampling
 }
 
 TEST(HandCropCache, SaveAndLoadKeepTheCropAndACorruptSpecIsAFormatError) {
-  const CachedDataset c = CachedDataset::build(train_reader(), crop_options(0.1, 0.15), {0, 1, 2});
+  const CachedDataset c = CachedDataset::build(testing::small_train_reader(), crop_options(0.1, 0.15),
+                                               {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  ASSERT_GE(c.size(), 2);
   TempDir dir("cropcache");
   c.save(dir / "c.safetensors");
   const CachedDataset back = CachedDataset::load(dir / "c.safetensors");
@@ -97,16 +94,27 @@ TEST(HandCropCache, SaveAndLoadKeepTheCropAndACorruptSpecIsAFormatError) {
   EXPECT_TRUE(torch::equal(back.sample(1, 14, 1, CropJitter{0, 4}).image,
                            c.sample(1, 14, 1, CropJitter{0, 4}).image));
   EXPECT_EQ(back.sample_sizes().at(0), (vision::ImageSize{56, 56}));
+  // A damaged spec in the file's metadata: one line naming the file and the field.
+  std::map<std::string, std::string> meta = c.metadata();
+  meta["hand_crop"] = "size=56,margin=0.5,min_side=16,jitter_shift=0.1,jitter_scale=0.15";
+  io::write_safetensors(dir / "bad.safetensors", c.fields(), meta);
+  try {
+    CachedDataset::load(dir / "bad.safetensors");
+    FAIL() << "a margin below 1 loaded";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("__metadata__.hand_crop"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad.safetensors"), std::string::npos) << e.what();
+  }
 }
 
 TEST(HandCropCache, CropsNeedUint8Storage) {
   CacheOptions o = crop_options(0.1, 0.1);
   o.storage = ImageStorage::kFloat32;
-  EXPECT_THROW(CachedDataset::build(train_reader(), o, {0}), ConfigError);
+  EXPECT_THROW(CachedDataset::build(testing::small_train_reader(), o, {0}), ConfigError);
 }
 
 TEST(HandCropCache, TheLoaderJittersTrainingBatchesOnlyWhenAsked) {
-  const CachedDataset c = CachedDataset::build(train_reader(), crop_options(0.1, 0.15));
+  const CachedDataset c = CachedDataset::build(testing::small_train_reader(), crop_options(0.1, 0.15));
   LoaderOptions lo;
   lo.batch_size = 4;
   lo.shuffle = false;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "reference/data/dexycb_reader.hpp"
 #include "reference/data/dexycb_splits.hpp"
 #include "reference/data/synth.hpp"
 
@@ -75,5 +76,10 @@ struct SmallDataset {
 // generator's returned manifest are written under a name keyed by the test binary's size and mtime and
 // published with an atomic rename; a rebuilt binary regenerates and removes older fixtures.
 const SmallDataset& small_dataset();
+// The small dataset's s0 training split, opened once.
+inline const DexYCBReader& small_train_reader() {
+  static const DexYCBReader r(small_dataset().root, DSetup::kS0, Split::kTrain);
+  return r;
+}
 
 }  // namespace amt::data::testing

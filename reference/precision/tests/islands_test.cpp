@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <cmath>
 #include <vector>
 
 #include "reference/core/error.hpp"
@@ -145,6 +146,25 @@ TEST(Islands, ProjectionAtOrBehindTheCameraIsFiniteAndKeepsTheRawDepth) {
     EXPECT_TRUE(torch::isfinite(p.uv).all().item<bool>()) << name;
     EXPECT_TRUE(torch::isfinite(p.depth).all().item<bool>()) << name;
   }
+}
+
+// The hand-crop anchor: the offset moves (0, 0, anchor_depth) onto the point that projects to the crop's
+// centre pixel at depth sqrt(fx·fy)·box_m / sqrt(H·W), in fp32 under a bf16 policy and in the output dtype.
+TEST(Islands, CropRayOffsetPutsTheAnchorOnTheCropCentresRayAtTheBoxDepth) {
+  const auto policy = PrecisionPolicy::parse("bf16-autocast");
+  const torch::Tensor K =
+      torch::tensor({900.0, 1.5, 20.0, 0.0, 880.0, 130.0, 0.0, 0.0, 1.0}, torch::kFloat32).view({1, 3, 3});
+  const int64_t H = 112, W = 112;
+  const torch::Tensor off = crop_ray_offset(K, H, W, 0.2, 0.6, policy);
+  EXPECT_EQ(off.scalar_type(), policy.output_dtype());
+  ASSERT_EQ(off.sizes(), (std::vector<int64_t>{1, 3}));
+  const torch::Tensor point = off.to(torch::kFloat64) + torch::tensor({0.0, 0.0, 0.6}, torch::kFloat64);
+  const double z = std::sqrt(900.0 * 880.0) * 0.2 / 112.0;
+  EXPECT_NEAR(point[0][2].item<double>(), z, 1e-6);
+  const torch::Tensor uvw = torch::matmul(K[0].to(torch::kFloat64), point[0]);
+  EXPECT_NEAR((uvw[0] / uvw[2]).item<double>(), 55.5, 1e-4);  // (W − 1) / 2
+  EXPECT_NEAR((uvw[1] / uvw[2]).item<double>(), 55.5, 1e-4);
+  EXPECT_THROW(crop_ray_offset(K[0], H, W, 0.2, 0.6, policy), ShapeError);
 }
 
 TEST(Islands, ProjectionInActivationDtypeQuantisesPixels) {

@@ -104,8 +104,11 @@ TEST(HandCrop, ImageCropPutsEachSourcePixelWhereTheMapSays) {
 TEST(HandCrop, OutsideTheSourceIsBlackAndLargeBoxesAreAreaAveraged) {
   cv::Mat src(20, 20, CV_8UC3, cv::Scalar(100, 150, 200));
   const cv::Mat out = crop_image(src, CropBox{-20.5, -0.5, 40}, 20);
-  EXPECT_EQ(out.at<cv::Vec3b>(10, 2), cv::Vec3b(0, 0, 0));         // left half: outside the source
-  EXPECT_EQ(out.at<cv::Vec3b>(10, 15), cv::Vec3b(100, 150, 200));  // right half: the source, averaged
+  // The box spans 40 source pixels each way from (−20.5, −0.5): output pixel (row r, column c) averages
+  // source rows 2r, 2r + 1 and columns 2c − 20, 2c − 19.
+  EXPECT_EQ(out.at<cv::Vec3b>(2, 2), cv::Vec3b(0, 0, 0));         // left of the source
+  EXPECT_EQ(out.at<cv::Vec3b>(2, 15), cv::Vec3b(100, 150, 200));  // inside it, averaged
+  EXPECT_EQ(out.at<cv::Vec3b>(15, 15), cv::Vec3b(0, 0, 0));       // below it
   EXPECT_THROW(crop_image(cv::Mat(), CropBox{0, 0, 1}, 8), ShapeError);
   EXPECT_THROW(crop_image(src, CropBox{0, 0, 0}, 8), ValueError);
 }
