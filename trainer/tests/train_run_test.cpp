@@ -52,8 +52,11 @@ const fs::path& runs_dir() {
   return d;
 }
 
-// A small, fast FP32 run on whole images: the first 48 of 320 synthetic training images (5 sequences per subject, so s0 has
-// a validation split: 16 images), batch 4, every step logged.
+// A small, fast FP32 run on whole images: the first 48 of 320 synthetic training images (5 sequences per
+// subject, so s0 has a validation split: 16 images), batch 4, every step logged.
+// data.crop=none: the whole-image path (the hand-crop run test sets hand); loss.reprojection=0.005: the
+// whole-image weight, under which the tolerances and the validation order below were measured (the hand-crop
+// default's 0.05 moves the two-rank grad norm by 1.3e-5 relative at step 5).
 std::vector<std::string> small_run_args(const fs::path& out, int batch = 4) {
   return {"--runs-dir",   runs_dir().string(),
           "--out",        out.string(),
@@ -62,7 +65,8 @@ std::vector<std::string> small_run_args(const fs::path& out, int batch = 4) {
           "--set",        "data.synth_sequences=5",
           "--set",        "data.synth_frames=1",
           "--set",        "data.max_train_samples=48",
-          "--set",        "data.crop=none",  // the whole-image path (the hand-crop run test sets hand)
+          "--set",        "data.crop=none",
+          "--set",        "loss.reprojection=0.005",
           "--set",        "run.log_every=1",
           "--set",        "optim.warmup_steps=2",
           "--epochs",     "2",
@@ -312,9 +316,7 @@ std::string step_folder(int64_t step) {
 // mm on this build, so the best is not the latest (a `best` that merely followed the latest would show).
 TEST_F(TrainRun, ValidationScoresTheEmaWeightsAndBestIsTheLowestLoggedMpjpe) {
   const fs::path out = runs_dir() / "ema-best";
-  // The reprojection weight of the whole-image default (0.005) gives the run whose second validation is
-  // worse than its first, measured below.
-  const RunOutput r = run(with(small_run_args(out), {"--gate", "skip", "--set", "loss.reprojection=0.005"}));
+  const RunOutput r = run(with(small_run_args(out), {"--gate", "skip"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto records = MetricsLog::read((out / "metrics.jsonl").string());
   ASSERT_EQ(records.size(), 2u);
