@@ -46,6 +46,15 @@ vision::ImageSample sample_of(const data::PreparedImage& p, int64_t patch, int64
   return s;
 }
 
+// An RGB picture as a PNG file, written atomically.
+void write_png(const std::string& path, const cv::Mat& rgb) {
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uchar> png;
+  if (!cv::imencode(".png", bgr, png)) throw IoError(path, "cannot encode the picture as PNG");
+  io::write_file_atomic(path, std::string(png.begin(), png.end()));
+}
+
 // Pixels [N,2] of camera-frame points [N,3] (metres) under K [3,3] (fp64, as every metric projects).
 torch::Tensor project(const torch::Tensor& points, const torch::Tensor& K) {
   const torch::Tensor uvw = torch::matmul(points.to(torch::kFloat64), K.to(torch::kFloat64).transpose(0, 1));
@@ -254,11 +263,7 @@ std::vector<PredictedImage> predict_images(const PredictOptions& o) {
     r.json_file = stem + ".json";
     r.png_file = stem + ".png";
     io::write_file_atomic(r.json_file, j.dump(2) + "\n");
-    cv::Mat bgr;
-    cv::cvtColor(picture, bgr, cv::COLOR_RGB2BGR);
-    std::vector<uchar> png;
-    cv::imencode(".png", bgr, png);
-    io::write_file_atomic(r.png_file, std::string(png.begin(), png.end()));
+    write_png(r.png_file, picture);
     done.push_back(r);
   }
   return done;
@@ -304,11 +309,7 @@ void write_prediction_grid(InferenceModel& m, const data::CachedDataset& val, in
   }
   cv::Mat grid;
   cv::vconcat(rows_of_tiles, grid);
-  cv::Mat bgr;
-  cv::cvtColor(grid, bgr, cv::COLOR_RGB2BGR);
-  std::vector<uchar> png;
-  cv::imencode(".png", bgr, png);
-  io::write_file_atomic(png_path, std::string(png.begin(), png.end()));
+  write_png(png_path, grid);
 }
 
 }  // namespace amt::trainer
