@@ -171,6 +171,17 @@ std::string resolve_checkpoint(const std::string& path) {
   throw IoError(path, "no checkpoint here (expected state.json, checkpoints/latest or latest)");
 }
 
+std::string resolve_best_checkpoint(const std::string& path) {
+  const fs::path p(path);
+  if (fs::is_regular_file(p / "state.json")) return p.string();
+  for (const fs::path& pointer : {p / "checkpoints" / "best", p / "best"}) {
+    if (!fs::is_regular_file(pointer)) continue;
+    const std::string name = read_pointer(pointer);
+    if (!name.empty()) return (pointer.parent_path() / name).string();
+  }
+  return resolve_checkpoint(path);
+}
+
 Checkpoint load_checkpoint(const std::string& path) {
   const fs::path dir = resolve_checkpoint(path);
   Checkpoint c;

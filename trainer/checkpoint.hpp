@@ -68,6 +68,9 @@ Checkpoint load_checkpoint(const std::string& path);
 // The checkpoint folder `path` designates (a checkpoint folder, or a run folder's latest); amt::IoError when
 // there is none.
 std::string resolve_checkpoint(const std::string& path);
+// The same, but a run folder designates its `best` checkpoint (its `latest` before any validation): what
+// `eval` and `predict` load.
+std::string resolve_best_checkpoint(const std::string& path);
 
 // The CPU generator's state, and restoring it (dropout masks continue exactly).
 torch::Tensor cpu_rng_state();

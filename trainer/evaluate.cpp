@@ -46,19 +46,6 @@ std::string markdown(const EvalResult& r, const TrainConfig& cfg, const std::str
 
 }  // namespace
 
-std::string checkpoint_to_evaluate(const std::string& path) {
-  const fs::path p(path);
-  if (fs::is_regular_file(p / "state.json")) return p.string();
-  for (const fs::path& dir : {p / "checkpoints", p}) {
-    if (fs::is_regular_file(dir / "best")) {
-      const std::string name = io::read_file_bytes((dir / "best").string());
-      const std::string trimmed = name.substr(0, name.find_last_not_of(" \n\r\t") + 1);
-      if (!trimmed.empty()) return (dir / trimmed).string();
-    }
-  }
-  return resolve_checkpoint(path);
-}
-
 EvalResult evaluate_checkpoint(const EvalOptions& o, const std::function<void(const std::string&)>& say) {
   if (o.split != "val" && o.split != "test" && o.split != "train")
     throw ConfigError("--split: must be val, test or train, got '" + o.split + "'");

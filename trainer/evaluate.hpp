@@ -26,10 +26,6 @@ struct EvalResult {
   std::string summary;  // one line
 };
 
-// The checkpoint a folder designates for evaluation: a checkpoint folder itself, or a run folder's `best`
-// (its `latest` before any validation). amt::IoError when there is none.
-std::string checkpoint_to_evaluate(const std::string& path);
-
 EvalResult evaluate_checkpoint(const EvalOptions& options,
                                const std::function<void(const std::string&)>& say);
 

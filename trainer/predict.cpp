@@ -97,7 +97,7 @@ std::optional<DexYCBFrame> dexycb_frame(const std::string& image) {
 
 InferenceModel load_for_inference(const std::string& checkpoint_dir, const std::string& policy) {
   InferenceModel m;
-  m.checkpoint = checkpoint_to_evaluate(checkpoint_dir);
+  m.checkpoint = resolve_best_checkpoint(checkpoint_dir);
   const std::string run_dir = fs::path(m.checkpoint).parent_path().parent_path().string();
   const std::string cfg_file = run_dir + "/config.json";
   m.config = from_json(io::load_json_file(cfg_file), cfg_file);
