@@ -41,15 +41,24 @@ std::string binary() {
   return b ? b : "";
 }
 
-// One folder for the whole executable, so the small synthetic dataset is generated once.
+// One folder for the whole executable, so the small synthetic dataset is generated once. Its runs take about
+// 3 GB (checkpoints of every run), so it is removed when the executable exits, passed or failed; set
+// AMT_KEEP_TEST_RUNS=1 to keep it for a look after a failure.
+struct RunsDir {
+  fs::path path = fs::temp_directory_path() / ("amt-train-run-test-" + std::to_string(::getpid()));
+  RunsDir() {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~RunsDir() {
+    if (std::getenv("AMT_KEEP_TEST_RUNS") != nullptr) return;
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
 const fs::path& runs_dir() {
-  static const fs::path d = [] {
-    const fs::path p = fs::temp_directory_path() / ("amt-train-run-test-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
+  static const RunsDir d;
+  return d.path;
 }
 
 // A small, fast FP32 run on whole images: the first 48 of 320 synthetic training images (5 sequences per
