@@ -50,7 +50,7 @@ double batch_backbone_flops(const amt::model::AmtConfig& cfg, const ModelCase& m
 void BM_ModelForward(benchmark::State& state, ModelCase m, PolicyKind kind, std::string policy_name) {
   const amt::precision::PrecisionPolicy policy(kind);
   const amt::conformance::Case c = make_case(m, policy_name);
-  const amt::conformance::TensorMap batch = amt::conformance::make_case_batch(c);
+  const amt::TensorMap batch = amt::conformance::make_case_batch(c);
   const amt::model::AmtConfig cfg = amt::conformance::case_config(c);
   const double gemm = amt::bench::mlp_gemm_gflops(cfg.backbone, kBatch, m.height, m.width, kind);
   amt::conformance::run_model(c, batch, policy);  // warm-up; builds and caches the model

@@ -5,7 +5,9 @@
 //   per sample, in order
 #include <CLI/CLI.hpp>
 
-#include "fuzz/cli/run_tool.hpp"
+#include "program/command_line.hpp"
+#include "program/exit_codes.hpp"
+#include "program/run_reporting_errors.hpp"
 #include "reference/core/runtime.hpp"
 
 #include <cstdio>
@@ -86,10 +88,11 @@ int main(int argc, char** argv) {
   list->add_option("--root", root, "dataset root")->required();
   list->add_option("--setup", setup, "s0, s1, s2 or s3");
   list->add_option("--split", split, "train, val or test");
-  for (CLI::App* a : {&app, stats, list}) amt::cli::add_verbose_flag(*a);
-  amt::cli::add_version_flag(app, "amt_dexycb");
-  if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_dexycb"); code >= 0) return code;
-  return amt::cli::run_reporting_errors("amt_dexycb", [&] {
+  for (CLI::App* a : {&app, stats, list}) amt::program::add_verbose_flag(*a);
+  amt::program::add_version_flag(app, "amt_dexycb");
+  if (const int code = amt::program::parse_command_line(app, argc, argv, "amt_dexycb"); code >= 0)
+    return code;
+  return amt::program::run_reporting_errors("amt_dexycb", [&] {
     if (stats->parsed()) return run_stats(root, !no_hands);
     return run_list(root, setup, split);
   });

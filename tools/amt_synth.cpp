@@ -10,7 +10,9 @@
 #include <iostream>
 #include <thread>
 
-#include "fuzz/cli/run_tool.hpp"
+#include "program/command_line.hpp"
+#include "program/exit_codes.hpp"
+#include "program/run_reporting_errors.hpp"
 #include "reference/core/error.hpp"
 #include "reference/core/runtime.hpp"
 #include "reference/data/synth.hpp"
@@ -39,9 +41,9 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--full-layout", full_layout,
       "all 10 subjects x 100 sequences, so tools that insist on the complete DexYCB structure accept it");
-  amt::cli::add_verbose_flag(app);
-  amt::cli::add_version_flag(app, "amt_synth");
-  if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_synth"); code >= 0) return code;
+  amt::program::add_verbose_flag(app);
+  amt::program::add_version_flag(app, "amt_synth");
+  if (const int code = amt::program::parse_command_line(app, argc, argv, "amt_synth"); code >= 0) return code;
 
   amt::data::SynthOptions o = full_layout ? amt::data::full_layout_options(seed) : amt::data::SynthOptions{};
   o.seed = seed;
@@ -52,7 +54,7 @@ int main(int argc, char** argv) {
   o.jpeg_quality = quality;
   o.threads = threads;
   o.keep_labels = false;
-  return amt::cli::run_reporting_errors("amt_synth", [&] {
+  return amt::program::run_reporting_errors("amt_synth", [&] {
     const auto t0 = std::chrono::steady_clock::now();
     const amt::data::SynthResult r = amt::data::synthesize_dexycb(out, o);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

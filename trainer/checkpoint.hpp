@@ -22,9 +22,9 @@
 
 #include <torch/types.h>
 
-namespace amt::trainer {
+#include "reference/core/tensor_map.hpp"
 
-using TensorMap = std::map<std::string, torch::Tensor>;
+namespace amt::trainer {
 
 // The scalar state of a run at a checkpoint (state.json).
 struct TrainState {

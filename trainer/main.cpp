@@ -19,7 +19,9 @@
 #include <iostream>
 #include <optional>
 
-#include "fuzz/cli/run_tool.hpp"
+#include "program/command_line.hpp"
+#include "program/exit_codes.hpp"
+#include "program/run_reporting_errors.hpp"
 #include "reference/core/runtime.hpp"
 #include "trainer/evaluate.hpp"
 #include "trainer/launcher.hpp"
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", batch_size, "images per micro-batch");
   app.add_option("--accumulation", accumulation, "micro-batches per optimizer step");
   app.add_option("--lr", lr, "peak learning rate of the heads (the backbone gets a fraction)");
-  app.add_option("--policy", policy, "precision policy: fp32, bf16-autocast, bf16-pure, fp64");
+  amt::program::add_policy_option(app, policy, "precision policy");
   app.add_option("--seed", seed, "seed of the weights, dropout and data order");
   app.add_option("--data", data, "a DexYCB root (default: the synthetic dataset under runs/)");
   app.add_option("--setup", setup, "DexYCB setup s0..s3");
@@ -81,8 +83,8 @@ int main(int argc, char** argv) {
                  "rendezvous through a FileStore at this shared path instead");
   app.add_option("--dist-timeout", dist.timeout_s, "seconds any collective may take before the run fails")
       ->capture_default_str();
-  amt::cli::add_verbose_flag(app);
-  amt::cli::add_version_flag(app, "amt_ref_train");
+  amt::program::add_verbose_flag(app);
+  amt::program::add_version_flag(app, "amt_ref_train");
 
   amt::trainer::EvalOptions eval_options;
   CLI::App* eval = app.add_subcommand(
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
   eval->add_option("--data", eval_options.data, "a DexYCB root (default: the run's data)");
   eval->add_option("--setup", eval_options.setup, "DexYCB setup s0..s3 (default: the run's)");
   eval->add_option("--split", eval_options.split, "val, test or train")->capture_default_str();
-  eval->add_option("--policy", eval_options.policy, "precision policy (default: the run's)");
+  amt::program::add_policy_option(*eval, eval_options.policy, "precision policy (default: the run's)");
   eval->add_option("--out", eval_options.out,
                    "folder for eval-<setup>-<split>.{json,md} (default: the checkpoint)");
   eval->add_option("--runs-dir", eval_options.runs_dir, "where the run's generated data lives")
@@ -117,11 +119,12 @@ int main(int argc, char** argv) {
   predict->add_option("--box", predict_box, "hand box x0,y0,x1,y1 in pixels (hand-crop models)")
       ->delimiter(',')
       ->expected(4);
-  predict->add_option("--policy", predict_options.policy, "precision policy (default: the run's)");
-  if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_ref_train"); code >= 0) return code;
+  amt::program::add_policy_option(*predict, predict_options.policy, "precision policy (default: the run's)");
+  if (const int code = amt::program::parse_command_line(app, argc, argv, "amt_ref_train"); code >= 0)
+    return code;
 
   if (eval->parsed()) {
-    return amt::cli::run_reporting_errors("amt_ref_train eval", [&]() -> int {
+    return amt::program::run_reporting_errors("amt_ref_train eval", [&]() -> int {
       const auto r = amt::trainer::evaluate_checkpoint(eval_options,
                                                        [](const std::string& s) { std::cerr << s << "\n"; });
       std::cout << r.summary << "\n"
@@ -130,7 +133,7 @@ int main(int argc, char** argv) {
     });
   }
   if (predict->parsed()) {
-    return amt::cli::run_reporting_errors("amt_ref_train predict", [&]() -> int {
+    return amt::program::run_reporting_errors("amt_ref_train predict", [&]() -> int {
       if (!predict_K.empty())
         predict_options.K =
             amt::vision::Intrinsics{predict_K[0], predict_K[1], predict_K[2], predict_K[3], 0.0};
@@ -162,7 +165,7 @@ int main(int argc, char** argv) {
 
   if (nproc > 0) {
     // The launcher: the ranks are this program again, with torchrun's environment.
-    return amt::cli::run_reporting_errors("amt_ref_train", [&]() -> int {
+    return amt::program::run_reporting_errors("amt_ref_train", [&]() -> int {
       amt::trainer::LaunchOptions lo;
       lo.nproc = nproc;
       lo.args = amt::trainer::without_nproc(std::vector<std::string>(argv + 1, argv + argc));
@@ -171,7 +174,7 @@ int main(int argc, char** argv) {
   }
   // Command line over torchrun's environment over the defaults.
   std::string who = "amt_ref_train";
-  const int env_code = amt::cli::run_reporting_errors(who, [&]() -> int {
+  const int env_code = amt::program::run_reporting_errors(who, [&]() -> int {
     dist = amt::trainer::dist_options_from_environment(dist);
     if (rank) dist.rank = *rank;
     if (world_size) dist.world_size = *world_size;
@@ -187,7 +190,7 @@ int main(int argc, char** argv) {
   o.log = dist.rank == 0 ? &std::cerr : &silent;
   if (dist.world_size > 1) who += "[rank " + std::to_string(dist.rank) + "]";
 
-  return amt::cli::run_reporting_errors(who, [&]() -> int {
+  return amt::program::run_reporting_errors(who, [&]() -> int {
     amt::trainer::RunResult r;
     try {
       r = amt::trainer::run_training(o);

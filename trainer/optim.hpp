@@ -11,12 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "reference/core/tensor_map.hpp"
 #include "reference/model/amt_model.hpp"
 #include "trainer/train_config.hpp"
 
 namespace amt::trainer {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 // Which backbone block a parameter of the full model belongs to: DINOv2
 // "encoder.backbone.encoder.layer.<i>.", DINOv3 "encoder.backbone.layer.<i>."; -1 for any other parameter.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reference/core/error.hpp"
+#include "reference/core/tensor_map.hpp"
 #include "reference/data/dexycb_layout.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/io/json_file.hpp"
@@ -26,7 +27,6 @@ namespace amt::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 const cv::Scalar kPredicted(40, 230, 40);    // RGB green
 const cv::Scalar kGroundTruth(240, 60, 60);  // RGB red

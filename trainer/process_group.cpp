@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <exception>
 #include <thread>
+#include "reference/core/exception_summary.hpp"
 
 namespace amt::trainer {
 namespace {
@@ -25,8 +26,7 @@ std::chrono::milliseconds millis(double seconds) {
 
 // c10d reports with multi-line messages and a backtrace; the first line says what happened.
 std::string first_line_of(const std::exception& e) {
-  const std::string s = e.what();
-  return s.substr(0, s.find('\n'));
+  return summarize_exception(e).first_line;
 }
 
 int64_t env_int(const char* name, int64_t fallback) {

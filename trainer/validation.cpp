@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "reference/core/error.hpp"
+#include "reference/core/tensor_map.hpp"
 #include "reference/data/loader.hpp"
 #include "reference/precision/autocast_guard.hpp"
 #include "reference/precision/boundary.hpp"
@@ -13,8 +14,6 @@
 
 namespace amt::trainer {
 namespace {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 torch::Tensor cube_corners() {
   std::vector<double> v;

@@ -76,6 +76,21 @@ const std::vector<Budget>& budget_table() {
       {"metric_mm", "any", 1e-6, "mm",
        "metrics are fp64 of fp32 inputs: MPJPE and Procrustes residuals at 1e-9..1e-7 mm; bf16 metrics err "
        "by mm"},
+      {"pck_fraction", "any", 1e-12, "",
+       "PCK against the fraction of the same errors below the threshold, both fp64 means of the same 0/1 "
+       "values: only the order of summation differs (a few 1e-16); a wrong comparison (<= for <, another "
+       "threshold) moves it by at least 1 / (21 B)"},
+      {"pa_scale_kept_mm", "any", 1e-3, "mm",
+       "the floor PA-MPJPE without scale alignment must stay above for a copy of the truth scaled by s "
+       "(|s - 1| >= 0.01 of hands ~5 cm across: >= 0.1 mm left); a silently applied scale leaves ~1e-9 mm. "
+       "A lower bound, not a limit"},
+      // --- the dtype support matrix (amt_conformance dtypes): one op in a dtype vs the same op in fp64 on
+      // the same rounded inputs; the policy column names the result dtype ----------------------------------
+      {"dtype_matrix_rel_l2", "fp16", 1e-2, "", "about 10 ulps of fp16 (2^-10 each) on a relative L2"},
+      {"dtype_matrix_rel_l2", "bf16", 4e-2, "", "about 5 ulps of bf16 (2^-7 each) on a relative L2"},
+      {"dtype_matrix_rel_l2", "fp32", 1e-5, "",
+       "about 80 ulps of fp32 (2^-23 each): reductions of 16..256 terms"},
+      {"dtype_matrix_rel_l2", "any", 1e-10, "", "fp64 against itself, and integer results: rounding only"},
       // --- batch_invariance --------------------------------------------------------------------------------
       {"batch_invariance_mm", "fp32", 5e-3, "mm",
        "GEMM blocking changes with the batch: measured 1.1e-3 × 4"},

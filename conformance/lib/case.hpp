@@ -12,9 +12,9 @@
 #include <map>
 #include <string>
 
-namespace amt::conformance {
+#include "reference/core/tensor_map.hpp"
 
-using TensorMap = std::map<std::string, torch::Tensor>;
+namespace amt::conformance {
 
 struct Case {
   std::string property;                // the property table row this case belongs to

@@ -53,7 +53,8 @@ FaultResult check_fault(const std::string& fault, uint64_t seed, const GenOption
   return r;
 }
 
-FaultReport run_fault_catalogue(const std::string& filter, uint64_t seed, const GenOptions& gen) {
+FaultReport run_fault_catalogue(const std::string& filter, uint64_t seed, const GenOptions& gen,
+                                const std::function<void(const FaultResult&)>& on_fault) {
   FaultReport report;
   std::regex re;
   try {
@@ -62,7 +63,9 @@ FaultReport run_fault_catalogue(const std::string& filter, uint64_t seed, const 
     throw ConfigError("--filter '" + filter + "' is not a valid regular expression: " + e.what());
   }
   for (const FaultInfo& f : fault_catalogue()) {
-    if (std::regex_search(f.name, re)) report.faults.push_back(check_fault(f.name, seed, gen));
+    if (!std::regex_search(f.name, re)) continue;
+    report.faults.push_back(check_fault(f.name, seed, gen));
+    if (on_fault) on_fault(report.faults.back());
   }
   if (report.faults.empty()) throw ConfigError("--filter '" + filter + "' matches no fault switch");
   return report;

@@ -5,6 +5,7 @@
 #pragma once
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,10 @@ struct FaultReport {
 
 // One fault: switch it on, run each claiming property; then re-run the catching property with it off.
 FaultResult check_fault(const std::string& fault, uint64_t seed, const GenOptions& gen = {});
-// Every fault whose name matches `filter` (ECMAScript regex; empty = all).
-FaultReport run_fault_catalogue(const std::string& filter, uint64_t seed, const GenOptions& gen = {});
+// Every fault whose name matches `filter` (ECMAScript regex; empty = all), in catalogue order; `on_fault` (if
+// set) sees each result as soon as it is known. A bad regex or one matching no switch: amt::ConfigError.
+FaultReport run_fault_catalogue(const std::string& filter, uint64_t seed, const GenOptions& gen = {},
+                                const std::function<void(const FaultResult&)>& on_fault = {});
 
 nlohmann::json fault_report_json(const FaultReport& report);
 std::string fault_report_markdown(const FaultReport& report);

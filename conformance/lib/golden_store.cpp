@@ -140,10 +140,6 @@ std::string find_golden_dir() {
                                             "; set AMT_GOLDEN_DIR or run amt_golden generate)");
 }
 
-TensorMap golden_tensors(const Case& c, const std::string& policy) {
-  return run_golden(c, make_case_batch(c), policy);
-}
-
 std::vector<double> golden_trajectory(const Case& c, const std::string& policy_name, int steps) {
   const PrecisionPolicy policy = PrecisionPolicy::parse(policy_name);
   // A fresh model (training changes it): the cached ones stay as built.

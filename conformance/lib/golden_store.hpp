@@ -44,8 +44,6 @@ const std::vector<GoldenSpec>& golden_specs();
 // places looked in when no manifest.json exists there.
 std::string find_golden_dir();
 
-// Every tensor of a case's golden file for `policy` (fp32 for the store, fp64 for the check against it).
-TensorMap golden_tensors(const Case& c, const std::string& policy);
 // The 10-step training-loss trajectory (AdamW, eval mode so no dropout, fixed batch) under `policy`.
 std::vector<double> golden_trajectory(const Case& c, const std::string& policy, int steps = 10);
 

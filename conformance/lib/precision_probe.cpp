@@ -13,7 +13,7 @@
 #include "reference/core/error.hpp"
 #include "reference/io/curves_png.hpp"
 #include "reference/io/json_file.hpp"
-#include "reference/model/forward_cli.hpp"
+#include "reference/model/forward_batch.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/islands.hpp"
 #include "reference/precision/module_scope.hpp"

@@ -17,12 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "reference/core/tensor_map.hpp"
 #include "reference/model/amt_model.hpp"
 #include "reference/precision/plan.hpp"
 
 namespace amt::conformance {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 // What probe and islands run on: a model (config + full-model weights, or a seed) and a batch (a forward
 // batch file, or a generated rectangular batch).

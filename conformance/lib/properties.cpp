@@ -1,10 +1,7 @@
 #include "conformance/lib/properties.hpp"
 
-#include <c10/util/Exception.h>
-
-#include <opencv2/core.hpp>
-
 #include "reference/core/error.hpp"
+#include "reference/core/exception_summary.hpp"
 
 namespace amt::conformance {
 
@@ -30,34 +27,8 @@ const Property& find_property(const std::string& name) {
 }
 
 std::string describe_exception(const std::exception& e) {
-  std::string kind = "std::exception";
-  if (dynamic_cast<const DtypeError*>(&e))
-    kind = "amt::DtypeError";
-  else if (dynamic_cast<const ShapeError*>(&e))
-    kind = "amt::ShapeError";
-  else if (dynamic_cast<const ValueError*>(&e))
-    kind = "amt::ValueError";
-  else if (dynamic_cast<const ConfigError*>(&e))
-    kind = "amt::ConfigError";
-  else if (dynamic_cast<const UnsupportedError*>(&e))
-    kind = "amt::UnsupportedError";
-  else if (dynamic_cast<const FormatError*>(&e))
-    kind = "amt::FormatError";
-  else if (dynamic_cast<const Error*>(&e))
-    kind = "amt::Error";
-  else if (dynamic_cast<const c10::Error*>(&e))
-    kind = "c10::Error";
-  else if (dynamic_cast<const cv::Exception*>(&e))
-    kind = "cv::Exception";
-  else if (dynamic_cast<const std::bad_alloc*>(&e))
-    kind = "std::bad_alloc";
-  // c10::Error's what() carries a backtrace after the first line.
-  std::string what = dynamic_cast<const c10::Error*>(&e)
-                         ? static_cast<const c10::Error&>(e).what_without_backtrace()
-                         : e.what();
-  const auto nl = what.find('\n');
-  if (nl != std::string::npos) what = what.substr(0, nl);
-  return kind + ": " + what;
+  const ExceptionSummary s = summarize_exception(e);
+  return s.type + ": " + s.first_line;
 }
 
 Outcome run_case(const Case& c) {

@@ -1,7 +1,7 @@
-// libFuzzer target for amt_conformance's command line (fuzz/cli/app.cpp: every subcommand, the harness's
-// modes, --verbose): the input, split at newlines, is the argument vector. Only the parse runs — the chosen
-// subcommand never does — so each input either parses or raises a CLI::ParseError (which the tool turns
-// into exit code 2 with one line, fuzz/cli/run_tool.hpp).
+// libFuzzer target for amt_conformance's command line (conformance/cli/app.cpp: every subcommand, the
+// harness's modes, --verbose): the input, split at newlines, is the argument vector. Only the parse runs —
+// the chosen subcommand never does — so each input either parses or raises a CLI::ParseError (which the tool
+// turns into exit code 2 with one line, program/command_line.hpp).
 #include <CLI/CLI.hpp>
 
 #include <cstddef>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/cli/app.hpp"
+#include "conformance/cli/app.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> args;  // CLI11 consumes them from the back

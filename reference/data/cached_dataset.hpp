@@ -34,14 +34,13 @@
 #include <string>
 #include <vector>
 
+#include "reference/core/tensor_map.hpp"
 #include "reference/data/dexycb_reader.hpp"
 #include "reference/vision/collator.hpp"
 #include "reference/vision/hand_crop.hpp"
 #include "reference/vision/image_size.hpp"
 
 namespace amt::data {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 enum class ImageStorage { kUInt8, kBFloat16, kFloat32 };
 std::string image_storage_name(ImageStorage storage);       // "uint8", "bf16", "fp32"

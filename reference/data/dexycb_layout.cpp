@@ -71,41 +71,6 @@ int serial_index(const std::string& serial) {
   return -1;
 }
 
-const std::string& ycb_class_name(int64_t ycb_id) {
-  static const std::array<std::string, kNumYcbClasses> k = {"002_master_chef_can",
-                                                            "003_cracker_box",
-                                                            "004_sugar_box",
-                                                            "005_tomato_soup_can",
-                                                            "006_mustard_bottle",
-                                                            "007_tuna_fish_can",
-                                                            "008_pudding_box",
-                                                            "009_gelatin_box",
-                                                            "010_potted_meat_can",
-                                                            "011_banana",
-                                                            "019_pitcher_base",
-                                                            "021_bleach_cleanser",
-                                                            "024_bowl",
-                                                            "025_mug",
-                                                            "035_power_drill",
-                                                            "036_wood_block",
-                                                            "037_scissors",
-                                                            "040_large_marker",
-                                                            "051_large_clamp",
-                                                            "052_extra_large_clamp",
-                                                            "061_foam_brick"};
-  if (ycb_id < 1 || ycb_id > kNumYcbClasses)
-    throw ValueError("ycb id " + std::to_string(ycb_id) + " not in 1..21");
-  return k[static_cast<size_t>(ycb_id - 1)];
-}
-
-const std::array<std::string, kNumJoints>& mano_joint_names() {
-  static const std::array<std::string, kNumJoints> k = {
-      "wrist",     "thumb_mcp", "thumb_pip",  "thumb_dip",  "thumb_tip",  "index_mcp",  "index_pip",
-      "index_dip", "index_tip", "middle_mcp", "middle_pip", "middle_dip", "middle_tip", "ring_mcp",
-      "ring_pip",  "ring_dip",  "ring_tip",   "little_mcp", "little_pip", "little_dip", "little_tip"};
-  return k;
-}
-
 const std::array<std::array<int, 2>, 20>& mano_bones() {
   static const std::array<std::array<int, 2>, 20> k = {
       {{0, 1},   {1, 2},   {2, 3},  {3, 4},   {0, 5},   {5, 6},   {6, 7},  {7, 8},   {0, 9},   {9, 10},

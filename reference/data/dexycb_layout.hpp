@@ -49,11 +49,6 @@ const std::array<std::string, kNumSerials>& dexycb_serials();
 int subject_index(const std::string& subject);
 int serial_index(const std::string& serial);
 
-// YCB class name of an id in 1..21 ("002_master_chef_can", ...); amt::ValueError otherwise.
-const std::string& ycb_class_name(int64_t ycb_id);
-
-// MANO-21 joint order: wrist; thumb mcp/pip/dip/tip; index; middle; ring; little.
-const std::array<std::string, kNumJoints>& mano_joint_names();
 // The 20 bones (parent, child) of the kinematic tree, as the toolkit lists them.
 const std::array<std::array<int, 2>, 20>& mano_bones();
 // 0 for the wrist, 1..5 for thumb, index, middle, ring, little.

@@ -256,12 +256,6 @@ NpyHeader parse_npy_header(const void* data, size_t size, const std::string& fil
   return h;
 }
 
-torch::ScalarType npy_read_dtype(const NpyHeader& header, const std::string& file, const std::string& field) {
-  const NpyType* t = find_type(header.kind, header.itemsize);
-  if (t == nullptr) throw FormatError(file, field, "unknown npy dtype '" + header.descr + "'");
-  return t->result;
-}
-
 torch::Tensor parse_npy(const void* data, size_t size, const std::string& file, const std::string& field) {
   const NpyHeader h = parse_npy_header(data, size, file, field);
   const NpyType* t = find_type(h.kind, h.itemsize);

@@ -36,9 +36,6 @@ struct NpyHeader {
 // Parses the preamble and header of an .npy byte string. `file` and `field` name it in errors.
 NpyHeader parse_npy_header(const void* data, size_t size, const std::string& file, const std::string& field);
 
-// The torch dtype an npy descr is read into (see the table above); FormatError for an unknown descr.
-torch::ScalarType npy_read_dtype(const NpyHeader& header, const std::string& file, const std::string& field);
-
 // Decodes a whole .npy byte string. The data must be exactly shape×itemsize bytes (FormatError otherwise).
 torch::Tensor parse_npy(const void* data, size_t size, const std::string& file, const std::string& field);
 

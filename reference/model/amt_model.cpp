@@ -198,16 +198,6 @@ std::vector<std::string> amt_probe_names(const AmtConfig& cfg, bool with_camera)
   return names;
 }
 
-const std::vector<std::string>& amt_output_names() {
-  static const std::vector<std::string> names = {
-      "hand_joints",           "hand_joints_coarse", "hand_confidence",    "hand_shape",
-      "refinement_confidence", "object_positions",   "object_rotations",   "object_confidence",
-      "object_class_logits",   "contact_points",     "contact_confidence", "contact_types",
-      "contact_forces",        "interaction_type",   "features/cls",       "features/global",
-      "features/hand"};
-  return names;
-}
-
 bool is_feature_output(const std::string& name) {
   return name.rfind("features/", 0) == 0;
 }

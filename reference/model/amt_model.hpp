@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "reference/core/tensor_map.hpp"
 #include "reference/model/amt_config.hpp"
 #include "reference/model/contact_decoder.hpp"
 #include "reference/model/fusion.hpp"
@@ -24,8 +25,6 @@
 #include "reference/vision/token_projector.hpp"
 
 namespace amt::model {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 class AmtModelImpl : public torch::nn::Module {
  public:
@@ -60,8 +59,6 @@ class AmtModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AmtModel);
 
-// The names forward() returns when K is given, in a fixed order.
-const std::vector<std::string>& amt_output_names();
 // The per-module intermediate results forward() records into `probes`, in execution order ("projector.memory"
 // only with a token projector, "refinement.step<s>" only when the batch has K).
 std::vector<std::string> amt_probe_names(const AmtConfig& cfg, bool with_camera);

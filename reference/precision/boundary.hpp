@@ -16,11 +16,10 @@
 #include <map>
 #include <string>
 
+#include "reference/core/tensor_map.hpp"
 #include "reference/precision/policy.hpp"
 
 namespace amt::precision {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 enum class FieldRole { kImage, kCamera, kLabel, kKeep };
 

@@ -29,28 +29,6 @@ const FaultRegistration kGridSampleFault{
     "kernel and threw instead)"};
 }  // namespace
 
-const char* island_name(Island island) {
-  switch (island) {
-    case Island::kPositionInterpolation:
-      return "position_interpolation";
-    case Island::kRopeTables:
-      return "rope_tables";
-    case Island::kCameraProjection:
-      return "camera_projection";
-    case Island::kGridSample:
-      return "grid_sample";
-    case Island::kLayerNorm:
-      return "layer_norm";
-    case Island::kLoss:
-      return "loss";
-    case Island::kMetric:
-      return "metric";
-    case Island::kOptimizer:
-      return "optimizer";
-  }
-  return "?";
-}
-
 torch::ScalarType island_dtype(Island island, const PrecisionPolicy& policy) {
   switch (island) {
     case Island::kPositionInterpolation:
@@ -72,10 +50,6 @@ torch::Tensor to_activation(const torch::Tensor& x, const PrecisionPolicy& polic
 
 torch::Tensor to_output(const torch::Tensor& x, const PrecisionPolicy& policy) {
   return x.to(policy.output_dtype());
-}
-
-torch::Tensor to_param(const torch::Tensor& x, const PrecisionPolicy& policy) {
-  return x.to(policy.param_dtype());
 }
 
 torch::Tensor add_scaled_residual(const torch::Tensor& residual, const torch::Tensor& branch,

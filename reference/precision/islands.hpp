@@ -21,7 +21,6 @@ enum class Island {
   kMetric,                 // metrics (accumulated in fp64 always)
   kOptimizer,              // optimizer state and master weights
 };
-const char* island_name(Island island);
 
 // The dtype an island computes in under `policy`.
 torch::ScalarType island_dtype(Island island, const PrecisionPolicy& policy);
@@ -31,8 +30,6 @@ torch::Tensor to_island(const torch::Tensor& x, Island island, const PrecisionPo
 torch::Tensor to_activation(const torch::Tensor& x, const PrecisionPolicy& policy);
 // Casts a geometric result to the policy's output dtype (P5).
 torch::Tensor to_output(const torch::Tensor& x, const PrecisionPolicy& policy);
-// Casts parameters/buffers to the policy's parameter dtype (model construction).
-torch::Tensor to_param(const torch::Tensor& x, const PrecisionPolicy& policy);
 
 // --- the islands themselves -------------------------------------------------------------------------------
 // Bicubic (align_corners=false, no antialias) resampling of a [1,C,M,M] position table to (out_h, out_w),

@@ -27,9 +27,6 @@ TapScope::TapScope(ModuleTap& tap) : previous_(t_tap) {
 TapScope::~TapScope() {
   t_tap = previous_;
 }
-bool tap_installed() {
-  return t_tap != nullptr;
-}
 
 PlanContext::PlanContext(const PrecisionPlan& plan, const torch::nn::Module& root) : previous_(t_state) {
   if (plan.is_default() && t_tap == nullptr) return;

@@ -57,9 +57,6 @@ class TapScope {
   ModuleTap* previous_;
 };
 
-// True when a tap is installed on this thread.
-bool tap_installed();
-
 // Applies `plan` to the forwards of `root`'s submodules on this thread for its lifetime. Opens nothing (and
 // costs nothing) for a default plan without a tap. Nested contexts restore the outer one on exit.
 class PlanContext {

@@ -9,11 +9,10 @@
 #include <map>
 #include <string>
 
+#include "reference/core/tensor_map.hpp"
 #include "reference/precision/policy.hpp"
 
 namespace amt::train {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 // Upstream ComprehensiveLoss defaults (notes §2.2), pairwise from SimpleJointLoss (§2.1).
 struct LossWeights {

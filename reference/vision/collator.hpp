@@ -14,12 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "reference/core/tensor_map.hpp"
 #include "reference/vision/image_grid.hpp"
 #include "reference/vision/image_size.hpp"
 
 namespace amt::vision {
-
-using TensorMap = std::map<std::string, torch::Tensor>;
 
 // Per-image field names in the map forms (a dataset row, or a column of a dict-of-lists batch):
 //   image [3,H,W] uint8 or float · grid int64 [4] = (Hp, Wp, Gh, Gw) · K float [3,3] · original_size int64

@@ -21,13 +21,13 @@ namespace {
 
 constexpr int64_t kH = 56, kW = 84;  // a 4×6 patch grid (rectangular)
 
-precision::TensorMap make_batch(int64_t B, torch::ScalarType image_dt, uint64_t seed, bool with_e = false) {
-  precision::TensorMap b{{"image", random_image(B, kH, kW, image_dt, seed)}, {"K", camera_k(B, kH, kW)}};
+amt::TensorMap make_batch(int64_t B, torch::ScalarType image_dt, uint64_t seed, bool with_e = false) {
+  amt::TensorMap b{{"image", random_image(B, kH, kW, image_dt, seed)}, {"K", camera_k(B, kH, kW)}};
   if (with_e) b["E"] = camera_e(B);
   return b;
 }
 
-TensorMap run(const PrecisionPolicy& policy, const precision::TensorMap& batch) {
+TensorMap run(const PrecisionPolicy& policy, const amt::TensorMap& batch) {
   torch::NoGradGuard no_grad;
   return tiny_model(policy)->forward(precision::conform_batch(batch, policy), policy);
 }
@@ -52,12 +52,20 @@ TEST(AmtSigmaLinear, RowNormalisedWithScalarGain) {
   EXPECT_CLOSE(l->effective_weight().norm(2, {1}), torch::full({4}, 2.5f));
 }
 
+// The names forward() returns when K is given: the P5 table of docs/precision.md has one row for each.
+const std::vector<std::string> kOutputNames = {
+    "hand_joints",           "hand_joints_coarse", "hand_confidence",    "hand_shape",
+    "refinement_confidence", "object_positions",   "object_rotations",   "object_confidence",
+    "object_class_logits",   "contact_points",     "contact_confidence", "contact_types",
+    "contact_forces",        "interaction_type",   "features/cls",       "features/global",
+    "features/hand"};
+
 TEST(AmtModel, OutputNamesAndShapes) {
   const PrecisionPolicy p(PolicyKind::kFp32);
   const TensorMap out = run(p, make_batch(2, torch::kByte, 1));
   std::vector<std::string> names;
   for (const auto& kv : out) names.push_back(kv.first);
-  std::vector<std::string> want = amt_output_names();
+  std::vector<std::string> want = kOutputNames;
   std::sort(want.begin(), want.end());
   EXPECT_EQ(names, want);
   const auto shape = [&](const char* n) { return out.at(n).sizes().vec(); };
@@ -84,7 +92,7 @@ TEST(AmtModel, OutputNamesAndShapes) {
 
 TEST(AmtModel, WithoutCameraHandJointsAreCoarse) {
   const PrecisionPolicy p(PolicyKind::kFp32);
-  precision::TensorMap b = make_batch(1, torch::kFloat, 2);
+  amt::TensorMap b = make_batch(1, torch::kFloat, 2);
   b.erase("K");
   const TensorMap out = run(p, b);
   EXPECT_TRUE(torch::equal(out.at("hand_joints"), out.at("hand_joints_coarse")));
@@ -154,7 +162,7 @@ std::string short_dtype(torch::ScalarType t) {
 
 TEST(AmtModel, OutputDtypesMatchDocsTable) {
   const auto table = read_p5_table();
-  for (const auto& name : amt_output_names()) {
+  for (const auto& name : kOutputNames) {
     ASSERT_TRUE(table.count(name)) << "docs/precision.md P5 table has no row for " << name;
   }
   for (const PolicyKind kind : kPolicies) {
@@ -270,7 +278,7 @@ TEST(AmtModel, BatchInvarianceFp32) {
   const PrecisionPolicy p(PolicyKind::kFp32);
   const auto batch = make_batch(3, torch::kFloat, 11, true);
   const TensorMap all = run(p, batch);
-  precision::TensorMap one;
+  amt::TensorMap one;
   for (const auto& [k, v] : batch) one[k] = v.narrow(0, 1, 1);
   const TensorMap single = run(p, one);
   for (const auto& [name, t] : single) {
@@ -288,7 +296,7 @@ TEST(AmtModel, BatchInvarianceInTrainingModeFp32) {
   AmtModel model = make_amt_model(cfg, 2, p);
   model->train();
   const auto batch = make_batch(3, torch::kFloat, 12, true);
-  precision::TensorMap one;
+  amt::TensorMap one;
   for (const auto& [k, v] : batch) one[k] = v.narrow(0, 2, 1);
   torch::NoGradGuard g;
   const TensorMap all = model->forward(precision::conform_batch(batch, p), p);
@@ -312,7 +320,7 @@ TEST(AmtModelFaults, ProjectionIslandBypassThrows) {  // seed 002
   // With the camera boundary bypassed too, K arrives in bf16 while the points are fp32: the island still
   // makes it work; without the island the matmul meets two dtypes, as upstream did.
   const PrecisionPolicy p(PolicyKind::kBf16Pure);
-  precision::TensorMap batch = make_batch(1, torch::kFloat, 21, true);
+  amt::TensorMap batch = make_batch(1, torch::kFloat, 21, true);
   batch["K"] = batch["K"].to(torch::kBFloat16);
   ScopedFault camera("boundary.camera_dtype");
   EXPECT_NO_THROW(run(p, batch));
@@ -356,8 +364,8 @@ TEST(AmtModel, TokenProjectorAndDinov3RunUnderEveryPolicy) {
       const PrecisionPolicy p(kind);
       AmtModel model = make_amt_model(cfg, 1, p);
       model->eval();
-      const precision::TensorMap b{{"image", random_image(2, v.H, v.W, torch::kByte, 5)},
-                                   {"K", camera_k(2, v.H, v.W)}};
+      const amt::TensorMap b{{"image", random_image(2, v.H, v.W, torch::kByte, 5)},
+                             {"K", camera_k(2, v.H, v.W)}};
       TensorMap out;
       {
         torch::NoGradGuard g;
@@ -370,8 +378,7 @@ TEST(AmtModel, TokenProjectorAndDinov3RunUnderEveryPolicy) {
   }
   // A patch grid the projector cannot shuffle (3×6 with s = 2) is a ShapeError naming both numbers.
   AmtModel model = make_amt_model(tiny_variant("dinov2-tiny", 2), 1, PrecisionPolicy());
-  const precision::TensorMap b{{"image", random_image(1, 42, 84, torch::kFloat, 5)},
-                               {"K", camera_k(1, 42, 84)}};
+  const amt::TensorMap b{{"image", random_image(1, 42, 84, torch::kFloat, 5)}, {"K", camera_k(1, 42, 84)}};
   torch::NoGradGuard g;
   EXPECT_THROW(model->forward(precision::conform_batch(b, PrecisionPolicy()), PrecisionPolicy()), ShapeError);
 }

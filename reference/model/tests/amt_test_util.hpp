@@ -57,7 +57,7 @@ inline torch::Tensor random_image(int64_t B, int64_t H, int64_t W, torch::Scalar
 }
 
 // Labels compute_losses reads: joints ~0.5–0.7 m in front of the camera, their projections, an object pose.
-inline void add_labels(precision::TensorMap& batch, int64_t B, int64_t H, int64_t W, torch::ScalarType dt,
+inline void add_labels(amt::TensorMap& batch, int64_t B, int64_t H, int64_t W, torch::ScalarType dt,
                        uint64_t seed) {
   at::Generator gen = at::detail::createCPUGenerator(seed + 7);
   torch::Tensor j = torch::randn({B, 21, 3}, gen, torch::kDouble) * 0.05;

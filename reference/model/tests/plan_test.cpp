@@ -23,9 +23,9 @@ class PassThroughTap : public precision::ModuleTap {
   std::vector<std::string> paths;
 };
 
-precision::TensorMap batch_for(const PrecisionPolicy& policy, bool bf16_exact_image = false) {
+amt::TensorMap batch_for(const PrecisionPolicy& policy, bool bf16_exact_image = false) {
   const int64_t B = 2, H = 70, W = 98;  // 5 × 7 patches: the position table is resampled
-  precision::TensorMap b;
+  amt::TensorMap b;
   torch::Tensor image = random_image(B, H, W, torch::kFloat, 3);
   if (bf16_exact_image) image = image.to(torch::kBFloat16).to(torch::kFloat);
   b["image"] = image;

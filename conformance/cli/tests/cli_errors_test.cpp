@@ -1,6 +1,7 @@
-// Every CLI's error contract (fuzz/cli/run_tool.hpp): one line naming the input on stderr and a documented
-// exit code (0 ok, 1 a check failed, 2 bad input or command line, 3 LibTorch/OpenCV/memory), the whole
-// message with --verbose; and the example through the real amt_conformance binary.
+// Every CLI's error contract (program/: exit_codes.hpp, run_reporting_errors.hpp): one line naming the input
+// on stderr and a documented exit code (0 ok, 1 a check failed, 2 bad input or command line, 3
+// LibTorch/OpenCV/memory), the whole message with --verbose; and the example through the real
+// amt_conformance binary.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <yaml-cpp/yaml.h>
@@ -12,13 +13,15 @@
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 
-#include "fuzz/cli/run_tool.hpp"
+#include "program/command_line.hpp"
+#include "program/exit_codes.hpp"
+#include "program/run_reporting_errors.hpp"
 #include "reference/core/error.hpp"
 #include "reference/core/limits.hpp"
 #include "reference/precision/cpu_isa.hpp"
 #include "reference/precision/platform.hpp"
 
-namespace amt::cli {
+namespace amt::program {
 namespace {
 
 bool has(const std::string& s, const std::string& part) {
@@ -225,4 +228,4 @@ TEST(CliErrors, Bf16RunsWithOnednnCappedAtAvx2AndTheIsaIsNamed) {
 }
 
 }  // namespace
-}  // namespace amt::cli
+}  // namespace amt::program

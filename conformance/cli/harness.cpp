@@ -1,21 +1,22 @@
-#include "fuzz/cli/harness.hpp"
+#include "conformance/cli/harness.hpp"
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "conformance/lib/budgets.hpp"
 #include "conformance/lib/fault_runner.hpp"
 #include "conformance/lib/fuzz_runner.hpp"
+#include "program/command_line.hpp"
 #include "reference/core/error.hpp"
+#include "reference/io/file_bytes.hpp"
 #include "reference/precision/faults.hpp"
+#include "reference/precision/policy.hpp"
 
 namespace amt::cli {
 
@@ -32,13 +33,6 @@ struct HarnessOptions {
   std::string filter, config = "tiny", policy, report_dir = ".", reproduce, json, md;
   std::vector<std::string> faults;
 };
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  if (!out) throw IoError(path, "cannot write the report");
-  out << text;
-  if (!out) throw IoError(path, "write failed");
-}
 
 // The report folder, created if needed; amt::IoError naming it when that is impossible.
 void make_report_dir(const std::string& dir) {
@@ -77,6 +71,7 @@ int run_list() {
 }
 
 int run_fuzz_mode(const HarnessOptions& h) {
+  if (!h.policy.empty()) precision::PrecisionPolicy::parse(h.policy);  // fp16 on the CPU: refused, with why
   inject(h.faults);
   make_report_dir(h.report_dir);
   FuzzOptions o;
@@ -124,8 +119,8 @@ int run_fuzz_mode(const HarnessOptions& h) {
   }
   const std::string json = h.json.empty() ? h.report_dir + "/fuzz-report.json" : h.json;
   const std::string md = h.md.empty() ? h.report_dir + "/fuzz-report.md" : h.md;
-  write_text(json, report_json(r).dump(2) + "\n");
-  write_text(md, report_markdown(r));
+  io::write_file_atomic(json, report_json(r).dump(2) + "\n");
+  io::write_file_atomic(md, report_markdown(r));
   std::cout << "reports: " << json << ", " << md << "\n";
   std::cout << "fuzz: " << r.cases << " cases, " << r.failed << " failed in " << format_value(r.seconds)
             << " s\n";
@@ -140,18 +135,13 @@ int run_faults_mode(const HarnessOptions& h) {
   gen.config = h.config;
   gen.policy = h.policy;
   std::cout << "faults: every catalogue switch in turn, quick profile of the properties that claim it\n";
-  FaultReport report;
-  std::regex re(h.filter.empty() ? std::string(".*") : h.filter);
-  for (const FaultInfo& f : fault_catalogue()) {
-    if (!std::regex_search(f.name, re)) continue;
-    report.faults.push_back(check_fault(f.name, h.seed, gen));
-    std::cout << fault_line(report.faults.back()) << "\n" << std::flush;
-  }
-  if (report.faults.empty()) throw ConfigError("--filter '" + h.filter + "' matches no fault switch");
+  const FaultReport report = run_fault_catalogue(h.filter, h.seed, gen, [](const FaultResult& r) {
+    std::cout << fault_line(r) << "\n" << std::flush;
+  });
   const std::string json = h.json.empty() ? h.report_dir + "/faults-report.json" : h.json;
   const std::string md = h.md.empty() ? h.report_dir + "/faults-report.md" : h.md;
-  write_text(json, fault_report_json(report).dump(2) + "\n");
-  write_text(md, fault_report_markdown(report));
+  io::write_file_atomic(json, fault_report_json(report).dump(2) + "\n");
+  io::write_file_atomic(md, fault_report_markdown(report));
   std::cout << "reports: " << json << ", " << md << "\n";
   std::cout << "mutation score: " << report.caught() << "/" << report.faults.size() << "\n";
   return report.caught() == static_cast<int>(report.faults.size()) ? 0 : 1;
@@ -204,8 +194,7 @@ std::function<int()> add_harness_options(CLI::App& app) {
   app.add_option("--seed", h->seed, "fuzz: base seed (runs are repeatable)")->capture_default_str();
   app.add_option("--filter", h->filter, "fuzz: regex over property names (see --list)");
   app.add_option("--config", h->config, "fuzz: model config (configs/NAME.yaml)")->capture_default_str();
-  app.add_option("--policy", h->policy, "fuzz: fix the precision policy (default: every policy)")
-      ->check(CLI::IsMember({"fp32", "bf16-autocast", "bf16-pure", "fp64"}));
+  program::add_policy_option(app, h->policy, "fuzz: fix the precision policy (default: every policy)");
   app.add_option("--inject-fault", h->faults, "switch a catalogue fault on for the run (repeatable)");
   app.add_option("--report-dir", h->report_dir, "where reports and replay files go")->capture_default_str();
   app.add_option("--reproduce", h->reproduce, "fuzz: a reproduce string from a failure report");

@@ -4,10 +4,10 @@
 
 #include <functional>
 
-namespace amt::golden {
+namespace amt::cli {
 
 // Adds the `generate` and `verify` subcommands to `app`; the returned callable runs the chosen one and gives
 // the exit code (0 ok, 1 verify found a difference).
 std::function<int()> add_golden_commands(CLI::App& app);
 
-}  // namespace amt::golden
+}  // namespace amt::cli

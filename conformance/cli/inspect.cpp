@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/cli/subcommand.hpp"
+#include "conformance/cli/subcommand.hpp"
 #include "reference/io/safetensors.hpp"
 
 namespace {

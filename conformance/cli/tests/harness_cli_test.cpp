@@ -83,6 +83,20 @@ TEST(HarnessCli, BadOptionsAndFilesGetOneLineErrors) {
   EXPECT_EQ(std::count(replay.out.begin(), replay.out.end(), '\n'), 1) << replay.out;
 }
 
+// A filter that is not a regular expression is bad input (exit 2, one line naming the option), in the
+// mutation-score mode as in --fuzz: both go through the library's own check (run_fault_catalogue,
+// run_fuzz), not a second copy of it.
+TEST(HarnessCli, ABadFilterRegexIsAOneLineErrorExitTwo) {
+  const std::string dir = fresh_dir("amt_cli_bad_regex");
+  for (const std::string mode : {"--faults", "--fuzz --cases 1"}) {
+    const CliRun r = run_cli(mode + " --filter '(' --report-dir " + dir);
+    EXPECT_EQ(r.code, 2) << mode << ": " << r.out;
+    EXPECT_NE(r.out.find("amt_conformance: --filter '(' is not a valid regular expression"),
+              std::string::npos)
+        << r.out;
+  }
+}
+
 TEST(HarnessCli, AReportDirThatIsAFileIsAOneLineError) {
   const std::string file = ::testing::TempDir() + "/amt_report_dir_is_a_file";
   std::FILE* f = std::fopen(file.c_str(), "w");

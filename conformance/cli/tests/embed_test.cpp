@@ -5,13 +5,16 @@
 
 #include <filesystem>
 
+#include "conformance/cli/embed.hpp"
 #include "conformance/testing/oracle.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
-#include "reference/model/embed.hpp"
 #include "reference/model/tests/backbone_test_util.hpp"
 
 namespace amt::model::testing {
+using cli::EmbedRequest;
+using cli::EmbedSummary;
+using cli::run_embed;
 namespace {
 
 namespace fs = std::filesystem;

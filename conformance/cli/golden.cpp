@@ -1,12 +1,16 @@
-#include "golden/golden_cli.hpp"
+// `generate` and `verify` for the golden FP32 store (golden/manifest.json, golden/cases/): the subcommands
+// of amt_golden and of `amt_conformance golden`.
+#include "conformance/cli/golden.hpp"
 
 #include <iostream>
 #include <memory>
 
+#include "conformance/cli/subcommand.hpp"
 #include "conformance/lib/golden_store.hpp"
-#include "fuzz/cli/run_tool.hpp"
+#include "program/command_line.hpp"
+#include "program/exit_codes.hpp"
 
-namespace amt::golden {
+namespace amt::cli {
 
 std::function<int()> add_golden_commands(CLI::App& app) {
   app.require_subcommand(1);
@@ -19,8 +23,8 @@ std::function<int()> add_golden_commands(CLI::App& app) {
                                      "Check every golden file's sha256 and re-run every case and the "
                                      "10-step trajectory against the stored tolerances");
   ver->add_option("--dir", *dir, "golden folder to check (default: the project's golden/)");
-  cli::add_verbose_flag(*gen);
-  cli::add_verbose_flag(*ver);
+  program::add_verbose_flag(*gen);
+  program::add_verbose_flag(*ver);
   return [gen, ver, dir]() -> int {
     if (gen->parsed()) {
       const std::string out = dir->empty() ? conformance::find_golden_dir() : *dir;
@@ -47,8 +51,13 @@ std::function<int()> add_golden_commands(CLI::App& app) {
     }
     std::cout << "golden verify: " << v.cases.size() - bad << "/" << v.cases.size() << " passed (" << in
               << ")\n";
-    return bad == 0 ? 0 : 1;
+    return bad == 0 ? program::kExitOk : program::kExitCheckFailed;
   };
 }
 
-}  // namespace amt::golden
+namespace {
+const Registration kGolden{"golden", "The golden FP32 store: generate | verify (as amt_golden)",
+                           add_golden_commands};
+}  // namespace
+
+}  // namespace amt::cli

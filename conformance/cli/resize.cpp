@@ -6,7 +6,7 @@
 #include <cmath>
 #include <memory>
 
-#include "fuzz/cli/subcommand.hpp"
+#include "conformance/cli/subcommand.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/vision/image_io.hpp"

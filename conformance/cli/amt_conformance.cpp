@@ -3,8 +3,10 @@
 // app.cpp puts them together. Exit codes: run_tool.hpp (0 ok, 1 a check failed, 2 bad input, 3 internal).
 #include <iostream>
 
-#include "fuzz/cli/app.hpp"
-#include "fuzz/cli/run_tool.hpp"
+#include "conformance/cli/app.hpp"
+#include "program/command_line.hpp"
+#include "program/exit_codes.hpp"
+#include "program/run_reporting_errors.hpp"
 #include "reference/core/runtime.hpp"
 
 int main(int argc, char** argv) {
@@ -16,18 +18,18 @@ int main(int argc, char** argv) {
       "  amt_conformance --list                      properties and their budgets\n"
       "  amt_conformance <subcommand> --help         embed, forward, golden, resize, shuffle, inspect"};
   const amt::cli::ConformanceCli cli = amt::cli::build_conformance_cli(app);
-  amt::cli::add_version_flag(app, "amt_conformance");
-  if (const int code = amt::cli::parse_command_line(app, argc, argv, "amt_conformance"); code >= 0)
+  amt::program::add_version_flag(app, "amt_conformance");
+  if (const int code = amt::program::parse_command_line(app, argc, argv, "amt_conformance"); code >= 0)
     return code;
   for (CLI::App* chosen : app.get_subcommands()) {
     const std::string name = chosen->get_name();
-    return amt::cli::run_reporting_errors("amt_conformance " + name, cli.runs.at(name));
+    return amt::program::run_reporting_errors("amt_conformance " + name, cli.runs.at(name));
   }
-  const int code = amt::cli::run_reporting_errors("amt_conformance", cli.harness);
+  const int code = amt::program::run_reporting_errors("amt_conformance", cli.harness);
   if (code == -1) {
     std::cerr << app.help()
               << "\namt_conformance: choose --fuzz, --replay FILE, --faults, --list or a subcommand\n";
-    return amt::cli::kExitBadInput;
+    return amt::program::kExitBadInput;
   }
   return code;
 }

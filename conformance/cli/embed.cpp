@@ -1,14 +1,22 @@
-#include "reference/model/embed.hpp"
+// amt_conformance embed: a backbone checkpoint on a case file's pixel_values → cls / patch (/ registers).
+#include "conformance/cli/embed.hpp"
 
 #include <torch/torch.h>
 
+#include <iostream>
+
+#include "conformance/cli/subcommand.hpp"
+#include "program/command_line.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/boundary.hpp"
 #include "reference/precision/islands.hpp"
+#include "reference/precision/policy.hpp"
 
-namespace amt::model {
+namespace amt::cli {
+
+using namespace amt::model;
 
 EmbedSummary run_embed(const EmbedRequest& r) {
   const precision::PrecisionPolicy policy = precision::PrecisionPolicy::parse(r.dtype);
@@ -64,4 +72,51 @@ EmbedSummary run_embed(const EmbedRequest& r) {
   return s;
 }
 
-}  // namespace amt::model
+}  // namespace amt::cli
+
+namespace {
+
+struct EmbedArgs {
+  std::string backbone, interp = "hf", dtype = "fp32";
+  amt::cli::EmbedRequest request;
+};
+
+const amt::cli::Registration kEmbed{
+    "embed",
+    "Run a DINOv2/DINOv3 checkpoint (HF safetensors) on pixel_values [B,3,H,W] and write cls, patch (and "
+    "registers) after the final norm, as fp32 (fp64 for --dtype fp64)",
+    [](CLI::App& app) -> std::function<int()> {
+      auto args = std::make_shared<EmbedArgs>();
+      app.add_option("--backbone", args->backbone, "dinov2 | dinov3")
+          ->required()
+          ->check(CLI::IsMember({"dinov2", "dinov3"}));
+      app.add_option("--weights", args->request.weights, "HF safetensors checkpoint")->required();
+      app.add_option("--input", args->request.input, "safetensors file holding pixel_values [B,3,H,W]")
+          ->required();
+      app.add_option("--out", args->request.output, "output safetensors file")->required();
+      app.add_option(
+             "--interp", args->interp,
+             "DINOv2 position-table resampling: hf (explicit size) | meta (scale factor, offset 0.1); "
+             "ignored for dinov3")
+          ->check(CLI::IsMember({"hf", "meta"}))
+          ->capture_default_str();
+      app.add_option("--dtype", args->dtype, "precision policy (" + amt::program::policy_list() + ")")
+          ->check(amt::program::policy_check())
+          ->capture_default_str();
+      app.add_option("--config", args->request.config_path,
+                     "model config (HF config.json style); default: config.json beside the weights, else the "
+                     "weights file's __metadata__ \"config\"");
+      return [args] {
+        amt::cli::EmbedRequest r = args->request;
+        r.kind = amt::model::parse_backbone_kind(args->backbone);
+        r.interp = amt::model::parse_pos_interp(args->interp);
+        r.dtype = args->dtype;
+        const auto s = amt::cli::run_embed(r);
+        std::cout << "embed: " << r.output << ": " << s.batch << " image(s) " << s.height << "x" << s.width
+                  << ", " << s.grid_h << "x" << s.grid_w << " patches, D=" << s.dim << ", " << s.registers
+                  << " register(s), " << r.dtype << "\n";
+        return 0;
+      };
+    }};
+
+}  // namespace

@@ -5,9 +5,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "conformance/cli/subcommand.hpp"
 #include "conformance/lib/fp32_islands.hpp"
 #include "conformance/lib/precision_probe.hpp"
-#include "fuzz/cli/subcommand.hpp"
+#include "program/command_line.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/precision/faults.hpp"
@@ -55,9 +56,8 @@ const amt::cli::Registration kProbe{
       auto json = std::make_shared<std::string>(), md = std::make_shared<std::string>(),
            png = std::make_shared<std::string>();
       add_subject_options(app, *o);
-      app.add_option("--policy", *policies, "policies to probe, comma-separated (one ledger each)")
+      amt::program::add_policy_option(app, *policies, "policies to probe, comma-separated (one ledger each)")
           ->delimiter(',')
-          ->check(CLI::IsMember({"fp32", "bf16-autocast", "bf16-pure"}))
           ->capture_default_str();
       app.add_option("--keep-fp32", *keep, "module paths kept in fp32 in every probed plan (comma-separated)")
           ->delimiter(',');

@@ -3,8 +3,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "conformance/cli/subcommand.hpp"
 #include "conformance/lib/dtype_support.hpp"
-#include "fuzz/cli/subcommand.hpp"
 #include "reference/core/error.hpp"
 
 namespace {

@@ -1,5 +1,6 @@
 // The work behind `amt_conformance forward`: run the AMT model on a batch file and write every named output
-// in the dtype docs/precision.md promises (P5). In the library so tests drive it without spawning the CLI.
+// in the dtype docs/precision.md promises (P5). Its tests
+// (tests/forward_test.cpp) drive run_forward directly.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -9,7 +10,7 @@
 
 #include <torch/types.h>
 
-namespace amt::model {
+namespace amt::cli {
 
 struct ForwardRequest {
   std::string config = "tiny";  // a config name (configs/NAME.yaml) or a YAML path
@@ -28,8 +29,4 @@ struct ForwardSummary {
 // Every failure is an amt::Error with a one-line message naming the file (and tensor) concerned.
 ForwardSummary run_forward(const ForwardRequest& request);
 
-// A forward batch file: image [B,3,H,W], K [B,3,3], optional E [B,4,4] and nothing else, checked
-// (amt::FormatError naming the file and tensor).
-std::map<std::string, torch::Tensor> read_forward_batch(const std::string& path);
-
-}  // namespace amt::model
+}  // namespace amt::cli

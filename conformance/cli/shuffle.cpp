@@ -4,7 +4,7 @@
 #include <memory>
 #include <sstream>
 
-#include "fuzz/cli/subcommand.hpp"
+#include "conformance/cli/subcommand.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/safetensors.hpp"
 #include "reference/vision/pixel_shuffle.hpp"
