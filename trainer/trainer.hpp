@@ -44,7 +44,6 @@ class Trainer {
                          const train::GradientReducer& reduce_gradients = {});
 
   int64_t steps() const { return steps_; }  // optimizer steps taken (the schedule position)
-  double lr_factor_now() const { return lr_factor(schedule_, steps_); }
   model::AmtModel& model() { return model_; }
   TrainingOptimizer& optimizer() { return optimizer_; }
   Ema* ema() { return ema_.get(); }
