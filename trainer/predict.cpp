@@ -93,6 +93,46 @@ std::optional<DexYCBFrame> dexycb_frame(const std::string& image) {
   return DexYCBFrame{root.string(), serial, fs::is_regular_file(label) ? label.string() : ""};
 }
 
+// The camera of one image: --K, --calib, the tree's calibration, or the documented default; `source` says
+// which.
+vision::Intrinsics choose_camera(const PredictOptions& o, const cv::Mat& rgb,
+                                 const std::optional<DexYCBFrame>& dex, std::string& source) {
+  vision::Intrinsics K;
+  if (o.K) {
+    K = *o.K, source = "--K";
+  } else if (!o.calib.empty()) {
+    const data::ColorIntrinsics c = data::read_intrinsics(o.calib);
+    K = {c.fx, c.fy, c.ppx, c.ppy, 0.0}, source = "--calib " + o.calib;
+  } else if (dex) {
+    const data::ColorIntrinsics c =
+        data::read_intrinsics(data::join_path(dex->root, data::intrinsics_path(dex->serial)));
+    K = {c.fx, c.fy, c.ppx, c.ppy, 0.0}, source = "DexYCB calibration";
+  } else {
+    K = default_intrinsics(rgb.rows, rgb.cols), source = "default";
+  }
+  return K;
+}
+
+// The model's outputs for one image into its JSON: joints (camera mm, pixels), objects, contacts.
+void add_outputs(nlohmann::json& j, const TensorMap& out, const torch::Tensor& joints,
+                 const torch::Tensor& joints_px) {
+  j["joints_camera_mm"] = rows(joints, 1000.0);
+  j["joints_px"] = rows(joints_px);
+  j["joint_confidence"] = rows(out.at("hand_confidence")[0]);
+  j["joints_coarse_camera_mm"] = rows(out.at("hand_joints_coarse")[0], 1000.0);
+  const torch::Tensor R = train::rotation_6d_to_matrix(out.at("object_rotations")[0].to(torch::kFloat64));
+  const torch::Tensor classes = out.at("object_class_logits")[0].argmax(-1);
+  j["objects"] = nlohmann::json::array();
+  for (int64_t q = 0; q < R.size(0); ++q) {
+    j["objects"].push_back({{"position_mm", rows(out.at("object_positions")[0][q], 1000.0)},
+                            {"rotation", rows(R[q])},
+                            {"confidence", out.at("object_confidence")[0][q].item<double>()},
+                            {"class", classes[q].item<int64_t>()}});
+  }
+  j["contacts"] = {{"points_mm", rows(out.at("contact_points")[0], 1000.0)},
+                   {"confidence", rows(out.at("contact_confidence")[0])}};
+}
+
 }  // namespace
 
 InferenceModel load_for_inference(const std::string& checkpoint_dir, const std::string& policy) {
@@ -158,20 +198,7 @@ std::vector<PredictedImage> predict_images(const PredictOptions& o) {
     r.image = path;
     const cv::Mat rgb = vision::read_image(path);
     const std::optional<DexYCBFrame> dex = dexycb_frame(path);
-    // The camera: --K, --calib, the tree's calibration, or the documented default.
-    vision::Intrinsics K;
-    if (o.K) {
-      K = *o.K, r.camera_source = "--K";
-    } else if (!o.calib.empty()) {
-      const data::ColorIntrinsics c = data::read_intrinsics(o.calib);
-      K = {c.fx, c.fy, c.ppx, c.ppy, 0.0}, r.camera_source = "--calib " + o.calib;
-    } else if (dex) {
-      const data::ColorIntrinsics c =
-          data::read_intrinsics(data::join_path(dex->root, data::intrinsics_path(dex->serial)));
-      K = {c.fx, c.fy, c.ppx, c.ppy, 0.0}, r.camera_source = "DexYCB calibration";
-    } else {
-      K = default_intrinsics(rgb.rows, rgb.cols), r.camera_source = "default";
-    }
+    const vision::Intrinsics K = choose_camera(o, rgb, dex, r.camera_source);
     const torch::Tensor K0 = vision::intrinsics_matrix(K);
     std::optional<data::FrameLabels> labels;
     if (dex && !dex->label_file.empty()) {
@@ -219,21 +246,7 @@ std::vector<PredictedImage> predict_images(const PredictOptions& o) {
       j["input"]["box"] = {box->x0, box->y0, box->side};
       j["input"]["box_source"] = r.box_source;
     }
-    j["joints_camera_mm"] = rows(joints, 1000.0);
-    j["joints_px"] = rows(joints_px);
-    j["joint_confidence"] = rows(out.at("hand_confidence")[0]);
-    j["joints_coarse_camera_mm"] = rows(out.at("hand_joints_coarse")[0], 1000.0);
-    const torch::Tensor R = train::rotation_6d_to_matrix(out.at("object_rotations")[0].to(torch::kFloat64));
-    const torch::Tensor classes = out.at("object_class_logits")[0].argmax(-1);
-    j["objects"] = nlohmann::json::array();
-    for (int64_t q = 0; q < R.size(0); ++q) {
-      j["objects"].push_back({{"position_mm", rows(out.at("object_positions")[0][q], 1000.0)},
-                              {"rotation", rows(R[q])},
-                              {"confidence", out.at("object_confidence")[0][q].item<double>()},
-                              {"class", classes[q].item<int64_t>()}});
-    }
-    j["contacts"] = {{"points_mm", rows(out.at("contact_points")[0], 1000.0)},
-                     {"confidence", rows(out.at("contact_confidence")[0])}};
+    add_outputs(j, out, joints, joints_px);
     torch::Tensor gt_px;
     if (labels) {
       const torch::Tensor gt = labels->joint_3d[0].to(torch::kFloat64);

@@ -23,8 +23,4 @@ int stop_signal() {
   return g_signal;
 }
 
-void reset_stop_signal() {
-  g_signal = 0;
-}
-
 }  // namespace amt::trainer

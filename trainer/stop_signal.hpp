@@ -8,7 +8,5 @@ namespace amt::trainer {
 void install_stop_signals();
 // 0 while no stop was requested; the signal number otherwise.
 int stop_signal();
-// For tests and for the launcher: clears the flag.
-void reset_stop_signal();
 
 }  // namespace amt::trainer

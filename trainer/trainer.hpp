@@ -4,7 +4,7 @@
 //   run_training   a whole run, as `amt_ref_train` does it: run folder, fault injection, the conformance
 //                  gate, the data (cached dataset → loader → collator → model_inputs → conform_batch), the
 //                  loop with progress, logs, validation every epoch, checkpoints, SIGINT/SIGTERM, resume,
-//                  curves and the report.
+//                  curves and the report. A run object with one method per phase (training_run.cpp).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -44,7 +44,6 @@ class Trainer {
                          const train::GradientReducer& reduce_gradients = {});
 
   int64_t steps() const { return steps_; }  // optimizer steps taken (the schedule position)
-  double lr_factor_now() const { return lr_factor(schedule_, steps_); }
   model::AmtModel& model() { return model_; }
   TrainingOptimizer& optimizer() { return optimizer_; }
   Ema* ema() { return ema_.get(); }
