@@ -1,6 +1,6 @@
-// The conformance gate (DESIGN.md §7): before the first step, the trainer proves that the code about to train
-// conforms for the exact model config and precision policy — the property suites (conformance/lib, the same
-// runner as `amt_conformance --fuzz`), the goldens of that config with the 10-step trajectory, and the
+// The conformance gate (docs/design.md §7): before the first step, the trainer proves that the code about to
+// train conforms for the exact model config and precision policy — the property suites (conformance/lib, the
+// same runner as `amt_conformance --fuzz`), the goldens of that config with the 10-step trajectory, and the
 // fault-free check (no fault switch on). `quick` runs one round of each property's quick cases (about half a
 // minute on tiny); `full` fuzzes every property for `full_seconds` and verifies every golden. The verdict and
 // everything measured go to <run>/conformance.json and conformance.md.

@@ -104,7 +104,7 @@ void add_eval_command(CLI::App& app, CommandLine& c) {
   c.eval->add_option("--data", eo.data, "a DexYCB root (default: the run's data)");
   c.eval->add_option("--setup", eo.setup, "DexYCB setup s0..s3 (default: the run's)");
   c.eval->add_option("--split", eo.split, "val, test or train")->capture_default_str();
-  c.amt::program::add_policy_option(*eval, eo.policy, "precision policy (default: the run\'s)");
+  amt::program::add_policy_option(*c.eval, eo.policy, "precision policy (default: the run's)");
   c.eval->add_option("--out", eo.out, "folder for eval-<setup>-<split>.{json,md} (default: the checkpoint)");
   c.eval->add_option("--runs-dir", eo.runs_dir, "where the run's generated data lives")
       ->capture_default_str();
@@ -126,7 +126,7 @@ void add_predict_command(CLI::App& app, CommandLine& c) {
   c.predict->add_option("--box", c.predict_box, "hand box x0,y0,x1,y1 in pixels (hand-crop models)")
       ->delimiter(',')
       ->expected(4);
-  c.amt::program::add_policy_option(*predict, po.policy, "precision policy (default: the run\'s)");
+  amt::program::add_policy_option(*c.predict, po.policy, "precision policy (default: the run's)");
 }
 
 int run_eval(const CommandLine& c) {
@@ -208,10 +208,10 @@ int train_one_rank(CommandLine& c) {
       r = amt::trainer::run_training(o);
     } catch (const amt::trainer::DistributedError& e) {
       std::cerr << who << ": " << e.what() << "\n";  // a peer failed: a runtime error, not bad input
-      return amt::trainer::kExitRuntime;
+      return amt::program::kExitInternal;
     }
     if (o.dist.rank != 0) return r.exit_code;  // rank 0 reports for the run
-    if (r.exit_code == amt::trainer::kExitGateRefused) {
+    if (r.exit_code == amt::program::kExitGateRefused) {
       std::cerr << "amt_ref_train: " << r.message << "\n";
     } else {
       std::cout << r.message << "\n";

@@ -1,4 +1,4 @@
-// The reference trainer (DESIGN.md §7). Two levels:
+// The reference trainer (docs/design.md §7). Two levels:
 //   Trainer        one optimizer step at a time: the schedule's LR, gradient accumulation over micro-batches,
 //                  clipping, NaN/Inf skipping (train::training_step), the EMA; checkpoints of all of it.
 //   run_training   a whole run, as `amt_ref_train` does it: run folder, fault injection, the conformance
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "program/exit_codes.hpp"
 #include "reference/model/amt_model.hpp"
 #include "reference/precision/policy.hpp"
 #include "reference/train/train_step.hpp"
@@ -23,14 +24,11 @@
 
 namespace amt::trainer {
 
-// Exit codes of amt_ref_train (README). An interrupted run exits with 128 + the signal (130 SIGINT, 143
-// SIGTERM) after saving its checkpoint.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitBadInput = 2,    // a config, option or data file is wrong (one line naming it)
-  kExitRuntime = 3,     // LibTorch / OpenCV / memory error
-  kExitGateRefused = 4  // the conformance gate failed: nothing trained, no checkpoint
-};
+// Exit codes of amt_ref_train (program/exit_codes.hpp, README): an interrupted run exits with 128 + the
+// signal (130 SIGINT, 143 SIGTERM) after saving its checkpoint; a refused gate with kExitGateRefused.
+using program::kExitBadInput;
+using program::kExitGateRefused;
+using program::kExitOk;
 
 class Trainer {
  public:

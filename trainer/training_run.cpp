@@ -400,7 +400,7 @@ void TrainingRun::load_data() {
 }
 
 RunResult TrainingRun::interrupted_before_training() {
-  result_.exit_code = 128 + stop_signal();
+  result_.exit_code = program::kExitSignalBase + stop_signal();
   result_.message = "interrupted before the first step; nothing was trained";
   return take_result();
 }
@@ -694,7 +694,7 @@ void TrainingRun::finish_training() {
   if (stopped_by_signal_) {
     last_checkpoint_ = write_checkpoint("signal", false);
     const int sig = agreed_signal_;
-    result_.exit_code = 128 + sig;
+    result_.exit_code = program::kExitSignalBase + sig;
     result_.message = std::string(sig == SIGINT ? "interrupted (SIGINT)" : "stopped (SIGTERM)") +
                       ": checkpoint saved at step " + std::to_string(state_.step) + " in " +
                       last_checkpoint_ + "; resume with: amt_ref_train --resume " + run_dir_;

@@ -76,6 +76,25 @@ const std::vector<Budget>& budget_table() {
       {"metric_mm", "any", 1e-6, "mm",
        "metrics are fp64 of fp32 inputs: MPJPE and Procrustes residuals at 1e-9..1e-7 mm; bf16 metrics err "
        "by mm"},
+      // --- the backbones against the oracle (upstream's own outputs for small random-weight models)
+      // ---------
+      {"oracle_max_abs", "fp64", 1e-9, "",
+       "our fp64 backbone vs upstream's fp64 run (DINOv2 with the fp32 position-interpolation island, DINOv3 "
+       "with fp64 RoPE tables): the same operations in the same precision, differing by summation order "
+       "only (measured 1e-13..1e-11)"},
+      {"oracle_max_abs", "fp32", 2e-5, "",
+       "our fp32 backbone vs upstream's fp64 run: about 4x upstream's own fp32-vs-fp64 error on the oracle "
+       "models; also the fp64 limit where LibTorch 2.13's fp32 bicubic position table differs from the "
+       "oracle's 1.13 one by a few fp32 ulps"},
+      {"oracle_rel_l2", "any", 2e-2, "",
+       "bf16-autocast and bf16-pure backbones vs upstream's fp64 run, relative L2 of the features: bf16 "
+       "keeps 8 bits (2^-8 = 3.9e-3 per element) and the error grows through the depth"},
+      {"oracle_cos_deficit", "any", 1e-3, "",
+       "1 - the smallest per-token cosine of a bf16 backbone's features vs upstream's fp64 run: a token "
+       "pointing elsewhere is a wrong feature even when the relative L2 of the whole tensor is small"},
+      {"oracle_rope_max_abs", "any", 1e-6, "",
+       "our RoPE sin/cos tables (fp32, and the fp64 policy's) vs upstream's fp32 tables: the same formula, "
+       "values in [-1, 1], a few fp32 ulps (6e-8 each) apart"},
       {"pck_fraction", "any", 1e-12, "",
        "PCK against the fraction of the same errors below the threshold, both fp64 means of the same 0/1 "
        "values: only the order of summation differs (a few 1e-16); a wrong comparison (<= for <, another "

@@ -2,7 +2,7 @@
 // precision harness reports (worst element, NMSE, relative L2, minimum cosine).
 //
 // Pass rule, element-wise: |actual − expected| ≤ atol + rtol·|expected|.
-// Default tolerances are the loosest over the two dtypes (DESIGN.md §10):
+// Default tolerances are the loosest over the two dtypes (docs/design.md §10):
 //   fp16 1e-3/1e-5, bf16 1.6e-2/1e-5, fp32 1.3e-6/1e-5, fp64 1e-7/1e-7; integer and bool dtypes 0/0.
 // NaN: equal only when both are NaN and equal_nan is set. ±Inf: must match exactly (same sign).
 //

@@ -1,10 +1,10 @@
-// The minimal fp32-island search (issue 11): which modules must stay fp32 for a policy's task outputs to meet
-// a budget against the fp32 run of the same case. Delta debugging (Zeller's ddmin) over the set of watched
-// modules, seeded with the ledger's ranking (the shortest prefix of the ranking that meets the budget),
-// refined (a kept module is replaced by its watched children when they suffice, and ddmin runs again), then
-// proved 1-minimal: the set meets the budget and removing any one module breaks it (a table of those runs).
-// For comparison, what Polygraphy's prefix/suffix bisection would keep: the shortest run of leaf modules in
-// execution order, from the front or from the back, that meets the budget.
+// The minimal fp32-island search (docs/design.md §6): which modules must stay fp32 for a policy's task
+// outputs to meet a budget against the fp32 run of the same case. Delta debugging (Zeller's ddmin) over the
+// set of watched modules, seeded with the ledger's ranking (the shortest prefix of the ranking that meets the
+// budget), refined (a kept module is replaced by its watched children when they suffice, and ddmin runs
+// again), then proved 1-minimal: the set meets the budget and removing any one module breaks it (a table of
+// those runs). For comparison, what Polygraphy's prefix/suffix bisection would keep: the shortest run of leaf
+// modules in execution order, from the front or from the back, that meets the budget.
 #pragma once
 #include <nlohmann/json_fwd.hpp>
 

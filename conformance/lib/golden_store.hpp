@@ -1,4 +1,4 @@
-// The golden FP32 store (golden/): manifest.json and cases/<id>.safetensors (DESIGN.md §6, llm.c's
+// The golden FP32 store (golden/): manifest.json and cases/<id>.safetensors (docs/design.md §6, llm.c's
 // test_gpt2 idea). Each case holds its inputs (inputs/*), per-module probes (probes/*), every model output
 // (outputs/*), every loss term and the total (loss/*) and the gradients of a chosen set of parameters
 // (grads/*), all from an FP32 run (eval mode, weights from seed 0, nothing stored but their hash). The

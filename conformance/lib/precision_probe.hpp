@@ -1,5 +1,5 @@
-// Precision diagnosis by module name (issue 11): a per-module error ledger of a policy against fp64, and the
-// task-unit errors of the model's outputs. The ledger watches every module that opens a
+// Precision diagnosis by module name (docs/design.md §6): a per-module error ledger of a policy against fp64,
+// and the task-unit errors of the model's outputs. The ledger watches every module that opens a
 // precision::ModuleScope, in execution order:
 //   rel_l2        its output under the plan vs under fp64 (relative L2, worst of its outputs)
 //   min_cos       the smallest cosine between output vectors (last dim) under the plan and under fp64

@@ -1,4 +1,4 @@
-// numeric_faults (DESIGN.md §9, issue 14 item 5): what a bad number in the data does. A NaN or Inf in an
+// numeric_faults (docs/design.md §9): what a bad number in the data does. A NaN or Inf in an
 // image, a camera or a label and a degenerate camera are stopped at the boundary (conform_batch) with an
 // amt::ValueError naming the field; joints behind the camera go through the model and the losses with a
 // finite loss and finite gradients (the projection island clamps the depth, the reprojection term masks

@@ -24,14 +24,7 @@ std::vector<std::string> fault_names() {
   return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(All, FaultCatalogue, ::testing::ValuesIn(fault_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string n = info.param;
-                           for (char& c : n) {
-                             if (c == '.') c = '_';
-                           }
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, FaultCatalogue, ::testing::ValuesIn(fault_names()), test_name_of);
 
 }  // namespace
 }  // namespace amt::conformance::suites

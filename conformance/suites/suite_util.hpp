@@ -1,31 +1,25 @@
-// What every property suite does with its family's rows of the property table: run each in the quick profile
-// (the seed is fixed so ctest is repeatable; AMT_FUZZ_SEED overrides it). The inverse tests, one per fault
-// switch, are in faults_test.cpp.
+// What the parameterised suites share: instance names, and the seed they run the property table and the fault
+// catalogue with (fixed so ctest is repeatable; AMT_FUZZ_SEED overrides it).
 #pragma once
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <string>
 
-#include "conformance/lib/fuzz_runner.hpp"
-
 namespace amt::conformance::suites {
+
+// A GoogleTest instance name for a dotted table name: "dtype_mix.boundary" → "dtype_mix_boundary".
+inline std::string test_name_of(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  for (char& c : n) {
+    if (c == '.') c = '_';
+  }
+  return n;
+}
 
 inline uint64_t suite_seed() {
   const char* s = std::getenv("AMT_FUZZ_SEED");
   return s ? std::strtoull(s, nullptr, 10) : 20261201ULL;
-}
-
-inline void expect_family_passes(const std::string& family) {
-  int rows = 0;
-  for (const Property& p : property_table()) {
-    if (p.family != family) continue;
-    ++rows;
-    const PropertyReport r = check_property(p, p.quick_cases, suite_seed());
-    EXPECT_FALSE(r.failed) << r.message();
-    EXPECT_GT(r.cases, 0) << p.name << " ran no case";
-  }
-  EXPECT_GT(rows, 0) << "no property of family " << family;
 }
 
 }  // namespace amt::conformance::suites

@@ -1,4 +1,4 @@
-// libFuzzer target for the safetensors parser (DESIGN.md §9): any byte string must either parse or raise
+// libFuzzer target for the safetensors parser (docs/design.md §9): any byte string must either parse or raise
 // amt::FormatError — never crash, hang, leak or read out of bounds (built with ASan + UBSan by ci/fuzz).
 #include <cstddef>
 #include <cstdint>

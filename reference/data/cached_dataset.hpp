@@ -1,5 +1,5 @@
-// The cached dataset (DESIGN P4): decoded, resized samples held in memory as N-major tensors and saved as one
-// safetensors file.
+// The cached dataset (docs/design.md P4): decoded, resized samples held in memory as N-major tensors and
+// saved as one safetensors file.
 //
 // Storage dtypes — the data layer stores, it never picks compute dtypes (P1; the boundary converts):
 //   images       uint8 (default: exact, 4× smaller than fp32) [0..255]; or bf16 / fp32 holding

@@ -1,4 +1,4 @@
-// The DexYCB on-disk layout (notes/amt-upstream.md §4.1; NVlabs/dex-ycb-toolkit dex_ycb.py):
+// The DexYCB on-disk layout (docs/upstream.md A4.1, docs/data.md; NVlabs/dex-ycb-toolkit dex_ycb.py):
 //
 //   <root>/<subject>/<sequence>/meta.yml                  serials, num_frames, extrinsics, ycb_ids,
 //   ycb_grasp_ind,

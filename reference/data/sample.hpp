@@ -1,6 +1,6 @@
 // What the DexYCB reader hands out: the index entry of a sample (no file reads) and a loaded sample.
 //
-// Validity (DESIGN §2, notes §4.2 "semantics bug"): a frame whose joint_3d is all −1 has no hand. Such a
+// Validity (docs/design.md §2, docs/upstream.md A4.2): a frame whose joint_3d is all −1 has no hand. Such a
 // sample has has_hand = false, joint_valid all false and its joint targets are ZERO, never the −1 sentinel,
 // so nothing can train on or score against −1 by accident; the raw files stay readable through read_labels().
 #pragma once

@@ -1,5 +1,5 @@
 // The AMT model configuration (configs/*.yaml): backbone preset, image limits and the widths of every head.
-// Upstream's dimensions are in configs/upstream.yaml (notes/amt-upstream.md §1.0).
+// Upstream's dimensions are in configs/upstream.yaml (docs/upstream.md A1.0).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -83,19 +83,21 @@ void AmtModelImpl::init_heads(uint64_t seed) {
   for (const auto& o : *refinement->offset) o->as<torch::nn::Linear>()->weight.normal_(0.0, 1e-3, gen);
 }
 
-TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::PrecisionPlan& plan,
-                                TensorMap* probes) {
-  const precision::PrecisionPolicy& caller = plan.policy();
+// The batch's image, K and E, checked against each other and against the parameters' dtype.
+AmtModelImpl::Inputs AmtModelImpl::check_inputs(const TensorMap& batch,
+                                                const precision::PrecisionPlan& plan) const {
   auto find = [&](const char* key) -> torch::Tensor {
     const auto it = batch.find(key);
     return it == batch.end() ? torch::Tensor() : it->second;
   };
-  const torch::Tensor image = find("image");
+  Inputs in{find("image"), find("K"), find("E")};
+  const torch::Tensor& image = in.image;
   if (!image.defined()) throw ValueError("AmtModel::forward: the batch has no 'image'");
   if (image.dim() != 4)
     throw ShapeError("AmtModel::forward: image must be [B,3,H,W], got " + c10::str(image.sizes()));
   const int64_t B = image.size(0);
-  const torch::Tensor K = find("K"), E = find("E");
+  const torch::Tensor& K = in.K;
+  const torch::Tensor& E = in.E;
   if (K.defined() && (K.dim() != 3 || K.size(0) != B || K.size(1) != 3 || K.size(2) != 3)) {
     throw ShapeError("AmtModel::forward: K must be [" + std::to_string(B) + ",3,3], got " +
                      c10::str(K.sizes()));
@@ -110,78 +112,96 @@ TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::Precisi
                      c10::toString(hand->anchor.scalar_type()) + " but plan " + plan.name() + " expects " +
                      c10::toString(hand_dtype) + " (use make_amt_model or precision::apply_param_dtype)");
   }
+  return in;
+}
 
-  precision::PlanContext plan_context(plan, *this);
-  precision::ModuleScope scope(*this, caller);
-  const precision::PrecisionPolicy& policy = scope.policy();
-  precision::AutocastGuard autocast(policy);
-  const EncoderOutput enc = encoder->forward(scope.input(image), policy);
-  HandOutput h = hand->forward(enc.cls, policy);
-  torch::Tensor memory = enc.patch;
-  if (projector) {
-    // The token projector (vision layer) takes no policy; its scope is opened here on its behalf.
-    precision::ModuleScope projector_scope(*projector, policy);
-    memory = projector_scope.output(projector->forward(projector_scope.input(enc.patch), enc.Hp, enc.Wp));
-  }
-  ObjectOutput obj = objects->forward(memory, policy);
+// The object decoder's memory: the patch tokens, through the token projector when there is one.
+torch::Tensor AmtModelImpl::object_memory(const EncoderOutput& encoded,
+                                          const precision::PrecisionPolicy& policy) {
+  if (!projector) return encoded.patch;
+  // The token projector (vision layer) takes no policy; its scope is opened here on its behalf.
+  precision::ModuleScope projector_scope(*projector, policy);
+  return projector_scope.output(
+      projector->forward(projector_scope.input(encoded.patch), encoded.Hp, encoded.Wp));
+}
+
+// The heads in upstream's order (each module's scope reports in execution order to a probe's tap).
+AmtModelImpl::Heads AmtModelImpl::forward_heads(const EncoderOutput& encoded, const Inputs& in,
+                                                const precision::PrecisionPolicy& policy) {
+  Heads h;
+  h.hand = hand->forward(encoded.cls, policy);
+  h.memory = object_memory(encoded, policy);
+  h.objects = objects->forward(h.memory, policy);
   if (cfg_.hand.crop_box_m > 0) {
-    if (!K.defined()) throw ValueError("AmtModel::forward: a hand-crop model (crop_box_m > 0) needs K");
+    if (!in.K.defined()) throw ValueError("AmtModel::forward: a hand-crop model (crop_box_m > 0) needs K");
     const torch::Tensor offset =
-        precision::crop_ray_offset(K, image.size(2), image.size(3), cfg_.hand.crop_box_m,
+        precision::crop_ray_offset(in.K, in.image.size(2), in.image.size(3), cfg_.hand.crop_box_m,
                                    cfg_.hand.init_depth, policy)
             .unsqueeze(1);
-    h.joints = h.joints + offset;
-    obj.positions = obj.positions + offset;
+    h.hand.joints = h.hand.joints + offset;
+    h.objects.positions = h.objects.positions + offset;
   }
-  const torch::Tensor global = fusion->forward(enc.cls, h.features, obj.features.mean(1), policy);
-  const ContactOutput con = contacts->forward(global, h.joints, obj.positions, policy);
+  h.global = fusion->forward(encoded.cls, h.hand.features, h.objects.features.mean(1), policy);
+  h.contacts = contacts->forward(h.global, h.hand.joints, h.objects.positions, policy);
+  if (in.K.defined()) {
+    h.refined = refinement->forward(h.hand.joints, encoded.grid, in.K, in.E,
+                                    vision::ImageSize{in.image.size(2), in.image.size(3)}, policy);
+  }
+  return h;
+}
 
+// Upstream's flat output keys; without K, hand_joints are the coarse joints (no refinement).
+TensorMap AmtModelImpl::output_map(const EncoderOutput& encoded, const Heads& h) {
   TensorMap out;
-  std::vector<torch::Tensor> refinement_steps;
-  out["hand_joints_coarse"] = h.joints;
-  out["hand_confidence"] = h.confidence;
-  out["hand_shape"] = h.shape;
-  if (K.defined()) {
-    const RefinementOutput r = refinement->forward(h.joints, enc.grid, K, E,
-                                                   vision::ImageSize{image.size(2), image.size(3)}, policy);
-    out["hand_joints"] = r.points;
-    out["refinement_confidence"] = r.confidence;
-    refinement_steps = r.steps;
-  } else {
-    out["hand_joints"] = h.joints;
+  out["hand_joints_coarse"] = h.hand.joints;
+  out["hand_confidence"] = h.hand.confidence;
+  out["hand_shape"] = h.hand.shape;
+  out["hand_joints"] = h.refined.points.defined() ? h.refined.points : h.hand.joints;
+  if (h.refined.points.defined()) out["refinement_confidence"] = h.refined.confidence;
+  out["object_positions"] = h.objects.positions;
+  out["object_rotations"] = h.objects.rotations;
+  out["object_confidence"] = h.objects.confidence;
+  out["object_class_logits"] = h.objects.class_logits;
+  out["contact_points"] = h.contacts.points;
+  out["contact_confidence"] = h.contacts.confidence;
+  out["contact_types"] = h.contacts.types;
+  out["contact_forces"] = h.contacts.forces;
+  out["interaction_type"] = h.contacts.interaction_type;
+  out["features/cls"] = encoded.cls;
+  out["features/global"] = h.global;
+  out["features/hand"] = h.hand.features;
+  return out;
+}
+
+void AmtModelImpl::record_probes(const EncoderOutput& encoded, const Heads& h, TensorMap& probes) const {
+  probes["backbone.cls"] = encoded.backbone_cls;
+  probes["backbone.patch"] = encoded.backbone_patch;
+  probes["encoder.cls"] = encoded.cls;
+  probes["encoder.patch"] = encoded.patch;
+  if (projector) probes["projector.memory"] = h.memory;
+  probes["hand.joints"] = h.hand.joints;
+  probes["hand.features"] = h.hand.features;
+  probes["objects.features"] = h.objects.features;
+  probes["objects.positions"] = h.objects.positions;
+  probes["fusion.global"] = h.global;
+  probes["contacts.points"] = h.contacts.points;
+  for (size_t s = 0; s < h.refined.steps.size(); ++s) {
+    probes["refinement.step" + std::to_string(s)] = h.refined.steps[s];
   }
-  out["object_positions"] = obj.positions;
-  out["object_rotations"] = obj.rotations;
-  out["object_confidence"] = obj.confidence;
-  out["object_class_logits"] = obj.class_logits;
-  out["contact_points"] = con.points;
-  out["contact_confidence"] = con.confidence;
-  out["contact_types"] = con.types;
-  out["contact_forces"] = con.forces;
-  out["interaction_type"] = con.interaction_type;
-  out["features/cls"] = enc.cls;
-  out["features/global"] = global;
-  out["features/hand"] = h.features;
+}
+
+TensorMap AmtModelImpl::forward(const TensorMap& batch, const precision::PrecisionPlan& plan,
+                                TensorMap* probes) {
+  const Inputs in = check_inputs(batch, plan);
+  precision::PlanContext plan_context(plan, *this);
+  precision::ModuleScope scope(*this, plan.policy());
+  const precision::PrecisionPolicy& policy = scope.policy();
+  precision::AutocastGuard autocast(policy);
+  const EncoderOutput encoded = encoder->forward(scope.input(in.image), policy);
+  const Heads h = forward_heads(encoded, in, policy);
+  TensorMap out = output_map(encoded, h);
   for (auto& [name, t] : out) t = is_feature_output(name) ? scope.output(t) : scope.output_geometric(t);
-  if (probes) {
-    TensorMap& p = *probes;
-    p["backbone.cls"] = enc.backbone_cls;
-    p["backbone.patch"] = enc.backbone_patch;
-    p["encoder.cls"] = enc.cls;
-    p["encoder.patch"] = enc.patch;
-    if (projector) p["projector.memory"] = memory;
-    p["hand.joints"] = h.joints;
-    p["hand.features"] = h.features;
-    p["objects.features"] = obj.features;
-    p["objects.positions"] = obj.positions;
-    p["fusion.global"] = global;
-    p["contacts.points"] = con.points;
-    if (K.defined()) {
-      for (size_t s = 0; s < refinement_steps.size(); ++s) {
-        p["refinement.step" + std::to_string(s)] = refinement_steps[s];
-      }
-    }
-  }
+  if (probes) record_probes(encoded, h, *probes);
   return out;
 }
 

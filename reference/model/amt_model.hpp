@@ -1,6 +1,6 @@
-// The AMT reference model (DESIGN.md §2): image encoder → hand head, object decoder → fusion → contact
+// The AMT reference model (docs/design.md §2): image encoder → hand head, object decoder → fusion → contact
 // decoder, and pixel-aligned refinement of the hand joints. One forward(batch, policy) over a batch that
-// went through precision::conform_batch; named outputs as upstream's flat keys (notes §1.1).
+// went through precision::conform_batch; named outputs as upstream's flat keys (docs/upstream.md A1.1).
 //
 // Output dtypes (P5, docs/precision.md): every output except "features/*" is in policy.output_dtype() (fp32,
 // fp64 under fp64); "features/*" are in the compute dtype (bf16 under both bf16 policies).
@@ -54,7 +54,24 @@ class AmtModelImpl : public torch::nn::Module {
   PixelRefinement refinement{nullptr};
 
  private:
+  struct Inputs {
+    torch::Tensor image, K, E;  // K, E undefined when the batch has none
+  };
+  struct Heads {
+    HandOutput hand;
+    torch::Tensor memory;  // the object decoder's memory: the patch tokens, token-projected if configured
+    ObjectOutput objects;
+    torch::Tensor global;
+    ContactOutput contacts;
+    RefinementOutput refined;  // empty without K
+  };
   void init_heads(uint64_t seed);
+  Inputs check_inputs(const TensorMap& batch, const precision::PrecisionPlan& plan) const;
+  torch::Tensor object_memory(const EncoderOutput& encoded, const precision::PrecisionPolicy& policy);
+  Heads forward_heads(const EncoderOutput& encoded, const Inputs& in,
+                      const precision::PrecisionPolicy& policy);
+  static TensorMap output_map(const EncoderOutput& encoded, const Heads& h);
+  void record_probes(const EncoderOutput& encoded, const Heads& h, TensorMap& probes) const;
   AmtConfig cfg_;
 };
 TORCH_MODULE(AmtModel);

@@ -4,7 +4,7 @@
 //   - pixels [B,C,H,W] are already conformed (precision::conform_image): their dtype is the policy's
 //   activation
 //     dtype, and the parameters are in its parameter dtype (precision::apply_param_dtype). Anything else is
-//     an amt::DtypeError: the backbone never casts its input or its weights (DESIGN.md P1).
+//     an amt::DtypeError: the backbone never casts its input or its weights (docs/design.md P1).
 //   - H and W are any multiples of the patch size; otherwise amt::ShapeError stating the size and the patch.
 //   - forward enters a precision::AutocastGuard itself, so bf16-autocast works whether or not the caller
 //   already

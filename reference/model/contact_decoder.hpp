@@ -1,4 +1,4 @@
-// Contact decoder (notes/amt-upstream.md §1.8): contact queries attend to the hand joints and object
+// Contact decoder (docs/upstream.md A1.8): contact queries attend to the hand joints and object
 // positions, then a post-norm decoder over [context, queries]; heads for points, confidence, 4 contact types,
 // forces and 6 interaction types. Upstream's ContactEncoder (all outputs overwritten) is not built.
 #pragma once

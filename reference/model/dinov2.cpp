@@ -8,14 +8,6 @@
 
 namespace amt::model {
 
-namespace {
-// HF nests some layers one level deeper than the computation needs (attention.attention.query,
-// patch_embeddings.projection, encoder.layer). A bare Module reproduces the key prefix without extra classes.
-std::shared_ptr<torch::nn::Module> name_scope(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-}  // namespace
-
 Dinov2EmbeddingsImpl::Dinov2EmbeddingsImpl(const VitConfig& cfg) : cfg_(cfg) {
   const int64_t d = cfg.hidden_size, m = cfg.pos_table_side();
   cls_token = register_parameter("cls_token", torch::zeros({1, 1, d}));
@@ -70,52 +62,19 @@ torch::Tensor Dinov2EmbeddingsImpl::forward(const torch::Tensor& pixels_in, int6
   return scope.output(x);
 }
 
-Dinov2LayerImpl::Dinov2LayerImpl(const VitConfig& cfg) : heads_(cfg.num_heads) {
-  const int64_t d = cfg.hidden_size;
-  norm1 = register_module("norm1", LayerNorm(d, cfg.layer_norm_eps));
-  auto attention = name_scope(*this, "attention");
-  auto self_attention = name_scope(*attention, "attention");
-  query = self_attention->register_module("query", make_linear(d, d, cfg.query_bias));
-  key = self_attention->register_module("key", make_linear(d, d, cfg.key_bias));
-  value = self_attention->register_module("value", make_linear(d, d, cfg.value_bias));
-  dense = name_scope(*attention, "output")->register_module("dense", make_linear(d, d, cfg.proj_bias));
-  attention_ = attention;
-  layer_scale1 = register_module("layer_scale1", LayerScale(d, cfg.layerscale_value));
-  norm2 = register_module("norm2", LayerNorm(d, cfg.layer_norm_eps));
-  mlp = register_module("mlp", make_feed_forward(cfg));
-  layer_scale2 = register_module("layer_scale2", LayerScale(d, cfg.layerscale_value));
-}
-
-torch::Tensor Dinov2LayerImpl::attend(const torch::Tensor& x_in, const precision::PrecisionPolicy& caller) {
-  precision::ModuleScope scope(*attention_, caller);
-  const torch::Tensor x = scope.input(x_in);
-  const torch::Tensor q = split_heads(query(x), heads_);
-  const torch::Tensor k = split_heads(key(x), heads_);
-  const torch::Tensor v = split_heads(value(x), heads_);
-  return scope.output(dense(merge_heads(scaled_dot_attention(q, k, v))));
-}
-
-torch::Tensor Dinov2LayerImpl::forward(const torch::Tensor& x_in, const precision::PrecisionPolicy& caller) {
-  precision::ModuleScope scope(*this, caller);
-  const precision::PrecisionPolicy& policy = scope.policy();
-  const torch::Tensor x0 = scope.input(x_in);
-  const torch::Tensor x = layer_scale1->add_to(x0, attend(norm1(x0, policy), policy));
-  return scope.output(layer_scale2->add_to(x, mlp->forward(norm2(x, policy), policy)));
-}
-
 Dinov2::Dinov2(const VitConfig& cfg) : Backbone(cfg) {
   if (cfg.kind != BackboneKind::kDinov2)
     throw ConfigError("Dinov2 built from a non-DINOv2 config " + cfg.name);
   embeddings = register_module("embeddings", Dinov2Embeddings(cfg));
   layers = name_scope(*this, "encoder")->register_module("layer", torch::nn::ModuleList());
-  for (int64_t i = 0; i < cfg.num_layers; ++i) layers->push_back(Dinov2Layer(cfg));
+  for (int64_t i = 0; i < cfg.num_layers; ++i) layers->push_back(VitBlock(cfg, make_dinov2_attention));
   layernorm = register_module("layernorm", LayerNorm(cfg.hidden_size, cfg.layer_norm_eps));
 }
 
 torch::Tensor Dinov2::forward_tokens(const torch::Tensor& pixels, int64_t hp, int64_t wp,
                                      const precision::PrecisionPolicy& policy) {
   torch::Tensor x = embeddings->forward(pixels, hp, wp, policy);
-  for (const auto& layer : *layers) x = layer->as<Dinov2Layer>()->forward(x, policy);
+  for (const auto& layer : *layers) x = layer->as<VitBlock>()->forward(x, nullptr, policy);
   return layernorm(x, policy);
 }
 

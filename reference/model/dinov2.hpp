@@ -1,10 +1,11 @@
 // DINOv2 (Meta DinoVisionTransformer / HF Dinov2Model): patch 14, CLS, learned absolute positions resampled
 // bicubically for any grid, optional register tokens, pre-norm blocks with LayerScale, final LayerNorm.
-// Parameter names are HF's (notes/vision-pipeline-upstream.md §5.1), so named_parameters() == checkpoint
+// Parameter names are HF's (docs/upstream.md VP5.1), so named_parameters() == checkpoint
 // keys.
 #pragma once
 #include "reference/model/backbone.hpp"
 #include "reference/model/layers.hpp"
+#include "reference/model/vit_block.hpp"
 
 namespace amt::model {
 
@@ -25,27 +26,11 @@ class Dinov2EmbeddingsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Dinov2Embeddings);
 
-class Dinov2LayerImpl : public torch::nn::Module {
- public:
-  explicit Dinov2LayerImpl(const VitConfig& cfg);
-  torch::Tensor forward(const torch::Tensor& x, const precision::PrecisionPolicy& policy);
-
- private:
-  torch::Tensor attend(const torch::Tensor& x, const precision::PrecisionPolicy& policy);
-  int64_t heads_;
-  std::shared_ptr<torch::nn::Module> attention_;  // HF's "attention" key scope: the attention's module path
-  LayerNorm norm1{nullptr}, norm2{nullptr};
-  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, dense{nullptr};
-  LayerScale layer_scale1{nullptr}, layer_scale2{nullptr};
-  std::shared_ptr<FeedForward> mlp;
-};
-TORCH_MODULE(Dinov2Layer);
-
 class Dinov2 : public Backbone {
  public:
   explicit Dinov2(const VitConfig& cfg);
   Dinov2Embeddings embeddings{nullptr};
-  torch::nn::ModuleList layers{nullptr};  // encoder.layer
+  torch::nn::ModuleList layers{nullptr};  // encoder.layer: VitBlocks with DINOv2 attention
   LayerNorm layernorm{nullptr};
 
  protected:

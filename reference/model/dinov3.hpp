@@ -1,10 +1,11 @@
 // DINOv3 (Meta DinoVisionTransformer / HF DINOv3ViTModel): patch 16, CLS + registers, no absolute positions,
 // axial RoPE on the patch tokens' q and k in every layer, no key bias, LayerScale, optional gated MLP, final
-// norm. Parameter names are HF's (notes/vision-pipeline-upstream.md §5.2).
+// norm. Parameter names are HF's (docs/upstream.md VP5.2).
 #pragma once
 #include "reference/model/backbone.hpp"
 #include "reference/model/layers.hpp"
 #include "reference/model/rope.hpp"
+#include "reference/model/vit_block.hpp"
 
 namespace amt::model {
 
@@ -19,24 +20,6 @@ class Dinov3EmbeddingsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Dinov3Embeddings);
 
-class Dinov3LayerImpl : public torch::nn::Module {
- public:
-  explicit Dinov3LayerImpl(const VitConfig& cfg);
-  torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope,
-                        const precision::PrecisionPolicy& policy);
-
- private:
-  torch::Tensor attend(const torch::Tensor& x, const RopeTables& rope,
-                       const precision::PrecisionPolicy& policy);
-  int64_t heads_, prefix_;
-  std::shared_ptr<torch::nn::Module> attention_;  // HF's "attention" key scope: the attention's module path
-  LayerNorm norm1{nullptr}, norm2{nullptr};
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
-  LayerScale layer_scale1{nullptr}, layer_scale2{nullptr};
-  std::shared_ptr<FeedForward> mlp;
-};
-TORCH_MODULE(Dinov3Layer);
-
 class Dinov3 : public Backbone {
  public:
   explicit Dinov3(const VitConfig& cfg);
@@ -44,7 +27,7 @@ class Dinov3 : public Backbone {
   RopeTables rope(int64_t hp, int64_t wp, const precision::PrecisionPolicy& policy) const;
 
   Dinov3Embeddings embeddings{nullptr};
-  torch::nn::ModuleList layers{nullptr};  // layer
+  torch::nn::ModuleList layers{nullptr};  // layer: VitBlocks with DINOv3 attention (RoPE)
   LayerNorm norm{nullptr};
 
  protected:

@@ -1,4 +1,4 @@
-// Fusion (notes/amt-upstream.md §1.1): self-attention over the three tokens [CLS, hand feature, mean object
+// Fusion (docs/upstream.md A1.1): self-attention over the three tokens [CLS, hand feature, mean object
 // feature], then the mean over them → global feature [B,D]. As upstream: no residual, no norm.
 #pragma once
 #include <torch/nn/module.h>

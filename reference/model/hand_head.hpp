@@ -1,5 +1,5 @@
 // Hand head: CLS → 21 joints in metres (camera frame), per-joint confidence and 10 shape parameters.
-// Upstream's image path (notes/amt-upstream.md §1.4); the vertex path is dead upstream and not built.
+// Upstream's image path (docs/upstream.md A1.4); the vertex path is dead upstream and not built.
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>

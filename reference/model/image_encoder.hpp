@@ -1,4 +1,4 @@
-// Image encoder (DESIGN.md §2): backbone → +0.1·task embedding → output projection
+// Image encoder (docs/design.md §2): backbone → +0.1·task embedding → output projection
 // SigmaLinear → LayerNorm (precision::layer_norm) → GELU → dropout, applied to CLS and patch tokens alike.
 #pragma once
 #include <torch/nn/module.h>

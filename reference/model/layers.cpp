@@ -43,6 +43,10 @@ torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
+std::shared_ptr<torch::nn::Module> name_scope(torch::nn::Module& parent, const std::string& name) {
+  return parent.register_module(name, std::make_shared<torch::nn::Module>());
+}
+
 namespace {
 
 // fc1 → act → fc2 under the family's names.

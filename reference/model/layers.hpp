@@ -1,6 +1,6 @@
 // Building blocks shared by the DINOv2 and DINOv3 backbones (timm vision_transformer.py style, HF key names).
-// Dtype rule (DESIGN.md P1/P2): nothing here casts; LayerNorm goes through precision::layer_norm. LayerNorm
-// and FeedForward open a precision::ModuleScope (a PrecisionPlan may keep them in fp32).
+// Dtype rule (docs/design.md P1/P2): nothing here casts; LayerNorm goes through precision::layer_norm.
+// LayerNorm and FeedForward open a precision::ModuleScope (a PrecisionPlan may keep them in fp32).
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -63,6 +63,11 @@ class FeedForward : public torch::nn::Module {
 std::shared_ptr<FeedForward> make_feed_forward(const VitConfig& cfg);
 
 torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias);
+
+// HF nests some layers one level deeper than the computation needs (attention.attention.query,
+// patch_embeddings.projection, encoder.layer): an empty Module registered as `name` under `parent` gives
+// the key prefix without a class of its own.
+std::shared_ptr<torch::nn::Module> name_scope(torch::nn::Module& parent, const std::string& name);
 
 // [B,N,H·d] → [B,H,N,d] and back.
 torch::Tensor split_heads(const torch::Tensor& x, int64_t heads);

@@ -1,4 +1,4 @@
-// Object decoder (notes/amt-upstream.md §1.7): Q learned queries, a post-norm transformer decoder over the
+// Object decoder (docs/upstream.md A1.7): Q learned queries, a post-norm transformer decoder over the
 // patch tokens (or the token projector's fewer tokens), and per-query heads. Upstream's ObjectPoseEncoder,
 // whose outputs are all overwritten by this decoder, is not built (docs/deviations.md).
 #pragma once

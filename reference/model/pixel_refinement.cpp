@@ -17,7 +17,7 @@ const FaultRegistration kFeatureMapNormFault{
     "model.refinement_normalise_by_feature_map",
     "upstream AMT's pixel-aligned refinement: u, v divided by the feature map's size (16) while K is in "
     "image "
-    "pixels, so every point samples the bottom-right cell (notes §1.9)"};
+    "pixels, so every point samples the bottom-right cell (docs/upstream.md A1.9)"};
 const FaultRegistration kDefaultDtypeFault{
     "model.default_dtype_tensor",
     "hazard: a tensor created without a dtype (torch::zeros(sizes), default fp32) in a bf16 path: the "
@@ -77,6 +77,24 @@ PixelRefinementImpl::PixelRefinementImpl(int64_t d, const RefinementConfig& cfg,
   }
 }
 
+RefinementStep::Output RefinementStep::forward(const torch::Tensor& c, double dropout, bool train,
+                                               const precision::PrecisionPolicy& policy) {
+  torch::Tensor hdn = norm_a->forward(input->forward(c), policy);
+  hdn = torch::dropout(torch::relu(hdn), dropout, train);
+  hdn = torch::relu(norm_b->forward(mid->forward(hdn), policy));
+  return {offset->forward(hdn), torch::sigmoid(confidence->forward(hdn)).squeeze(-1)};
+}
+
+RefinementStep PixelRefinementImpl::step(int64_t s) const {
+  const auto i = static_cast<size_t>(s);
+  return {SigmaLinear(step_in->ptr<SigmaLinearImpl>(i)),
+          SigmaLinear(step_mid->ptr<SigmaLinearImpl>(i)),
+          LayerNorm(step_norm_a->ptr<LayerNormImpl>(i)),
+          LayerNorm(step_norm_b->ptr<LayerNormImpl>(i)),
+          torch::nn::Linear(offset->ptr<torch::nn::LinearImpl>(i)),
+          torch::nn::Linear(confidence->ptr<torch::nn::LinearImpl>(i))};
+}
+
 torch::Tensor PixelRefinementImpl::norm2d(LayerNorm& norm, const torch::Tensor& x,
                                           const precision::PrecisionPolicy& policy) {
   return norm->forward(x.permute({0, 2, 3, 1}), policy).permute({0, 3, 1, 2});
@@ -106,16 +124,9 @@ RefinementOutput PixelRefinementImpl::forward(const torch::Tensor& points, const
     const torch::Tensor p_act = precision::to_activation(p, policy);
     const torch::Tensor enc = point2(torch::relu(point1(torch::relu(point0(p_act)))));
     const torch::Tensor c = torch::cat({enc, feat, p_act}, -1);
-    torch::Tensor hdn =
-        step_norm_a[s]->as<LayerNorm>()->forward(step_in[s]->as<SigmaLinear>()->forward(c), policy);
-    hdn = torch::dropout(torch::relu(hdn), dropout_, train);
-    hdn = torch::relu(
-        step_norm_b[s]->as<LayerNorm>()->forward(step_mid[s]->as<SigmaLinear>()->forward(hdn), policy));
-    const torch::Tensor off = offset[s]->as<torch::nn::Linear>()->forward(hdn);
-    const torch::Tensor conf =
-        torch::sigmoid(confidence[s]->as<torch::nn::Linear>()->forward(hdn)).squeeze(-1);
-    conf_sum = conf_sum.defined() ? conf_sum + conf : conf;
-    p = p + std::pow(0.5, static_cast<double>(s)) * precision::to_output(off, policy);
+    const RefinementStep::Output o = step(s).forward(c, dropout_, train, policy);
+    conf_sum = conf_sum.defined() ? conf_sum + o.confidence : o.confidence;
+    p = p + std::pow(0.5, static_cast<double>(s)) * precision::to_output(o.offset, policy);
     out.steps.push_back(p);
   }
   out.points = scope.output_geometric(p);

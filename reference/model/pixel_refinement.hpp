@@ -1,4 +1,4 @@
-// Pixel-aligned refinement (notes/amt-upstream.md §1.9, with upstream's normalisation bug fixed):
+// Pixel-aligned refinement (docs/upstream.md A1.9, with upstream's normalisation bug fixed):
 // a conv feature stack over the patch grid, then S steps of
 //   project with K (and E)                 precision::project_points      (camera-projection island)
 //   normalise by the size of the image K describes, x_n = (2u+1)/W − 1     vision::pixel_to_normalized
@@ -38,6 +38,23 @@ struct RefinementOutput {
   std::vector<torch::Tensor> steps;  // the points after each step (probes); steps.back() is `points`
 };
 
+// One refinement step: SL(2F+3→H)·LN·ReLU·Drop·SL(H→H)·LN·ReLU, then an offset Linear(H→3) and a
+// confidence Linear(H→1). A view over the step's entry in each of PixelRefinement's lists (their keys,
+// refinement.step_in.<s>..., are the checkpoint layout, and their order the order the heads are initialised
+// in, which the goldens were generated with).
+struct RefinementStep {
+  SigmaLinear input, mid;
+  LayerNorm norm_a, norm_b;
+  torch::nn::Linear offset, confidence;
+  struct Output {
+    torch::Tensor offset;      // [B,N,3] activation dtype
+    torch::Tensor confidence;  // [B,N] in (0, 1)
+  };
+  // `c`: [B,N,2F+3] point encoding, sampled features and the points.
+  Output forward(const torch::Tensor& c, double dropout, bool train,
+                 const precision::PrecisionPolicy& policy);
+};
+
 class PixelRefinementImpl : public torch::nn::Module {
  public:
   PixelRefinementImpl(int64_t dim, const RefinementConfig& cfg, double dropout);
@@ -47,11 +64,13 @@ class PixelRefinementImpl : public torch::nn::Module {
                            const precision::PrecisionPolicy& policy);
   // The conv stack alone: [B,D,Hp,Wp] → [B,F,Hp,Wp].
   torch::Tensor features(const torch::Tensor& grid, const precision::PrecisionPolicy& policy);
+  // Step s (0 ≤ s < steps).
+  RefinementStep step(int64_t s) const;
 
   torch::nn::Conv2d conv0{nullptr}, conv1{nullptr}, conv2{nullptr}, final_proj{nullptr};
   LayerNorm norm0{nullptr}, norm1{nullptr}, norm2{nullptr};
   SigmaLinear point0{nullptr}, point1{nullptr}, point2{nullptr};
-  // Per step: SL(2F+3→H)·LN·ReLU·Drop·SL(H→H)·LN·ReLU, then offset Linear(H→3) and confidence Linear(H→1).
+  // Step s's modules are entry s of each list (RefinementStep).
   torch::nn::ModuleList step_in{nullptr}, step_mid{nullptr}, step_norm_a{nullptr}, step_norm_b{nullptr},
       offset{nullptr}, confidence{nullptr};
 

@@ -1,4 +1,4 @@
-// DINOv3 axial rotary position embedding (oracle/README.md §3; Meta's RopePositionEmbedding with
+// DINOv3 axial rotary position embedding (docs/upstream.md O3, VP4; Meta's RopePositionEmbedding with
 // normalize_coords="separate", no shift/jitter/rescale, i.e. evaluation).
 //
 //   y_i = 2(i+½)/h − 1, x_j = 2(j+½)/w − 1            each axis normalised by its own length

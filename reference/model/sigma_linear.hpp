@@ -1,4 +1,4 @@
-// σ-reparametrised Linear, as upstream's SigmaReparam actually computes it (notes/amt-upstream.md §1.2):
+// σ-reparametrised Linear, as upstream's SigmaReparam actually computes it (docs/upstream.md A1.2):
 // row-wise weight normalisation with one learnable scalar gain, y = x·(σ·W/‖W_row‖)ᵀ + b, σ initialised to 1.
 // (Upstream's docstring calls it spectral normalisation; the code is not, and has no KL term.)
 #pragma once

@@ -1,5 +1,5 @@
 // Architecture of a DINOv2 / DINOv3 vision transformer, as HuggingFace's Dinov2Config / DINOv3ViTConfig
-// describe it (notes/vision-pipeline-upstream.md §4-§5), plus the named presets the project uses.
+// describe it (docs/upstream.md VP4-VP5), plus the named presets the project uses.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,7 +11,7 @@ enum class BackboneKind { kDinov2, kDinov3 };
 const char* backbone_kind_name(BackboneKind kind);          // "dinov2" / "dinov3"
 BackboneKind parse_backbone_kind(const std::string& name);  // "dinov2" | "dinov3"; else amt::ConfigError
 
-// DINOv2 position-table resampling for grids other than the native one (oracle/README.md §2).
+// DINOv2 position-table resampling for grids other than the native one (docs/upstream.md O2).
 //   kHf:   bicubic to an explicit output size (h, w)            — HF Dinov2Embeddings, interpolate_offset 0
 //   kMeta: bicubic with scale factors ((h+off)/M, (w+off)/M)    — Meta's DinoVisionTransformer, offset 0.1
 enum class PosInterp { kHf, kMeta };

@@ -1,5 +1,5 @@
 // Fault switches: each named precision decision or pipeline rule can be switched to its buggy upstream
-// variant, so the conformance suites can prove they catch it (DESIGN.md §6, mutation score 100%).
+// variant, so the conformance suites can prove they catch it (docs/design.md §6, mutation score 100%).
 // Off by default; only tests and `amt_conformance --fault NAME` turn them on.
 #pragma once
 #include <atomic>

@@ -1,4 +1,4 @@
-// PrecisionPolicy (DESIGN.md P3): which dtypes parameters, activations, islands and outputs use.
+// PrecisionPolicy (docs/design.md P3): which dtypes parameters, activations, islands and outputs use.
 //
 //   policy         params  activations  matmul/conv  islands  geometric outputs
 //   fp32           fp32    fp32         fp32         fp32     fp32

@@ -1,4 +1,4 @@
-// Training losses (DESIGN.md §2; upstream formulas in notes/amt-upstream.md §2.4). Every loss is an fp32
+// Training losses (docs/design.md §2; upstream formulas in docs/upstream.md A2.4). Every loss is an fp32
 // island (fp64 under the fp64 policy): inputs of any float dtype are taken into the loss dtype by
 // precision::to_island, autocast is off, and every reduction is validity-masked (train/masked_mean), so
 // frames without a hand, padded object slots and dummy batches contribute exactly zero loss and zero
@@ -14,7 +14,7 @@
 
 namespace amt::train {
 
-// Upstream ComprehensiveLoss defaults (notes §2.2), pairwise from SimpleJointLoss (§2.1).
+// Upstream ComprehensiveLoss defaults (docs/upstream.md A2.2), pairwise from SimpleJointLoss (A2.1).
 struct LossWeights {
   double hand_coarse = 1.0;
   double hand_refined = 1.2;
@@ -57,8 +57,8 @@ ObjectPoseLoss object_pose_loss(const torch::Tensor& pos, const torch::Tensor& r
                                 const torch::Tensor& target, const torch::Tensor& valid,
                                 const precision::PrecisionPolicy& policy);
 
-// Contact-aware loss (notes §2.4) with τ = tau: points [B,C,3], confidence [B,C] in (0,1), joints [B,21,3],
-// objects [B,O,3]; valid [B] bool.
+// Contact-aware loss (docs/upstream.md A2.4) with τ = tau: points [B,C,3], confidence [B,C] in (0,1), joints
+// [B,21,3], objects [B,O,3]; valid [B] bool.
 torch::Tensor contact_loss(const torch::Tensor& points, const torch::Tensor& confidence,
                            const torch::Tensor& joints, const torch::Tensor& objects,
                            const torch::Tensor& valid, double tau, const precision::PrecisionPolicy& policy);

@@ -1,5 +1,5 @@
-// The validity-masked reduction every loss builds on (DESIGN.md V7, §2: no-hand frames and dummy images are
-// masked out of losses). Losses are fp32 islands; this keeps the values' dtype.
+// The validity-masked reduction every loss builds on (docs/design.md V7, §2: no-hand frames and dummy images
+// are masked out of losses). Losses are fp32 islands; this keeps the values' dtype.
 #pragma once
 #include <torch/types.h>
 
@@ -12,9 +12,9 @@ namespace amt::train {
 // Counting is per broadcast element: mean = Σ valid values / number of valid broadcast entries. Throws
 // amt::DtypeError for a non-floating `values` or a non-bool `mask`, amt::ShapeError when they do not
 // broadcast to values' shape.
-// Caveat for loss authors: the zero gradient stops at `values`. If a masked entry's value came from an op whose
-// derivative is infinite there (sqrt(0), log(0), division by a zero depth), backprop computes 0·inf = NaN upstream;
-// sanitise such inputs first (e.g. where(mask, x, 1) before the sqrt).
+// Caveat for loss authors: the zero gradient stops at `values`. If a masked entry's value came from an op
+// whose derivative is infinite there (sqrt(0), log(0), division by a zero depth), backprop computes 0·inf =
+// NaN upstream; sanitise such inputs first (e.g. where(mask, x, 1) before the sqrt).
 torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& mask);
 
 // The two halves, for losses that combine several terms or accumulate across micro-batches:

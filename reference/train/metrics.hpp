@@ -1,5 +1,6 @@
-// Evaluation metrics (DESIGN.md §2). Everything is computed and accumulated in float64 (the metric island),
-// whatever the input dtypes; units are in the names (joints arrive in metres, results come out in mm or px).
+// Evaluation metrics (docs/design.md §2). Everything is computed and accumulated in float64 (the metric
+// island), whatever the input dtypes; units are in the names (joints arrive in metres, results come out in mm
+// or px).
 #pragma once
 #include <torch/types.h>
 

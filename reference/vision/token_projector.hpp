@@ -1,5 +1,5 @@
-// The optional token projector (DESIGN.md §2): pixel_shuffle_2d with factor s on the (Hp, Wp) patch grid,
-// then Linear(D·s² → D). It hands the object decoder s² times fewer memory tokens.
+// The optional token projector (docs/design.md §2): pixel_shuffle_2d with factor s on the (Hp, Wp) patch
+// grid, then Linear(D·s² → D). It hands the object decoder s² times fewer memory tokens.
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>

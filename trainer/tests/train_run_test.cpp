@@ -208,7 +208,7 @@ TEST_F(TrainRun, SigtermSavesACheckpointAndTheRunResumesToTheEnd) {
   for (size_t i = 0; i < l.size(); ++i) EXPECT_EQ(l[i].first, static_cast<int64_t>(i + 1));
 }
 
-// Crash safety (issue 14 item 5): SIGKILL at random moments — half of them while a checkpoint is being
+// Crash safety (docs/design.md §9): SIGKILL at random moments — half of them while a checkpoint is being
 // written (a *.tmp-* folder exists) — then resume; after every kill each checkpoint on disk loads whole and
 // `latest` names one, and the final FP32 weights equal an uninterrupted run's bit for bit.
 bool has_checkpoint(const fs::path& run) {

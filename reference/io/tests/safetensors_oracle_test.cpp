@@ -1,5 +1,6 @@
-// Reading the upstream-written oracle files (shared/oracle, see its README): names, dtypes, shapes, metadata,
-// and data checked against what can be recomputed independently (the pixel recipes, fp32 vs fp64 runs).
+// Reading the upstream-written oracle files (shared/oracle, docs/conformance.md): names, dtypes, shapes,
+// metadata, and data checked against what can be recomputed independently (the pixel recipes, fp32 vs fp64
+// runs).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -128,7 +129,7 @@ TEST(SafetensorsOracle, EveryFileReadsAndItsDataIsConsistent) {
       const auto want = torch::randn(pixels.sizes()).to(pixels.scalar_type());
       EXPECT_TRUE(torch::equal(pixels, want)) << "pixel_values differ from their recipe";
     }
-    // fp32 and fp64 runs of the same model agree to a few 1e-6 (README §4), and are not identical.
+    // fp32 and fp64 runs of the same model agree to a few 1e-6 (docs/upstream.md O4), and are not identical.
     if (st.has("cls_f32") && st.has("cls_f64")) {
       const double diff =
           (st.at("cls_f32").to(torch::kFloat64) - st.at("cls_f64")).abs().max().item<double>();

@@ -172,7 +172,7 @@ TEST(AmtModel, OutputDtypesMatchDocsTable) {
       ASSERT_TRUE(table.count(name)) << name;
       ASSERT_TRUE(table.at(name).count(p.name())) << "no column " << p.name();
       EXPECT_EQ(short_dtype(t.scalar_type()), table.at(name).at(p.name())) << name << " under " << p.name();
-      // And the rule the table states (DESIGN P5).
+      // And the rule the table states (docs/design.md P5).
       if (!is_feature_output(name)) {
         EXPECT_EQ(t.scalar_type(), p.output_dtype()) << name;
       }

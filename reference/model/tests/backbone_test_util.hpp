@@ -3,9 +3,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 
+#include "conformance/lib/compare.hpp"
 #include "reference/model/backbone.hpp"
 #include "reference/model/weights_loader.hpp"
 #include "reference/precision/boundary.hpp"
@@ -32,16 +34,19 @@ struct Stats {
   double min_cos = 1;  // min over tokens (vectors along the last dim) of cos(a, e)
 };
 
+// Through the one comparison (conformance/lib/compare.hpp, every statistic in one pass); a non-finite
+// element or a shape mismatch makes every statistic the worst possible.
 inline Stats stats(const torch::Tensor& actual, const torch::Tensor& expected) {
-  const torch::Tensor a = actual.to(torch::kDouble).reshape({-1, actual.size(-1)});
-  const torch::Tensor e = expected.to(torch::kDouble).reshape({-1, expected.size(-1)});
-  Stats s;
-  const torch::Tensor diff = a - e;
-  s.max_abs = diff.abs().max().item<double>();
-  s.rel_l2 = (diff.norm() / e.norm()).item<double>();
-  const torch::Tensor cos = (a * e).sum(-1) / (a.norm(2, -1) * e.norm(2, -1)).clamp_min(1e-300);
-  s.min_cos = cos.min().item<double>();
-  return s;
+  conformance::CloseOptions o;
+  o.rtol = 0.0;
+  o.atol = 0.0;
+  o.check_dtype = false;
+  const conformance::CloseResult r = conformance::compare_close(actual, expected, o);
+  if (r.nonfinite_mismatches > 0 || r.shape != r.actual_shape) {
+    const double inf = std::numeric_limits<double>::infinity();
+    return {inf, inf, -1.0};
+  }
+  return {r.max_abs, r.rel_l2, r.min_cosine};
 }
 
 inline std::string describe(const Stats& s) {

@@ -76,7 +76,7 @@ TEST(WeightsLoader, NamedParametersAreTheHfKeys) {
   }
 }
 
-// Parameter counts of the S presets as HF's checkpoints have them (notes/vision-pipeline-upstream.md §5).
+// Parameter counts of the S presets as HF's checkpoints have them (docs/upstream.md VP5).
 TEST(WeightsLoader, SmallPresetsHaveHfParameterCounts) {
   auto count = [](const Backbone& m, size_t* tensors) {
     int64_t n = 0;

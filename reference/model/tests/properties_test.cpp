@@ -17,7 +17,7 @@
 namespace amt::model::testing {
 namespace {
 
-// --- DINOv2 position interpolation vs an fp64 evaluation of the documented formula (oracle/README.md §2)
+// --- DINOv2 position interpolation vs an fp64 evaluation of the documented formula (docs/upstream.md O2)
 // -------
 
 // Cubic convolution kernel with a = −0.75 (PyTorch's bicubic).
@@ -80,9 +80,10 @@ rc::Gen<int64_t> grid_side() {
                         rc::gen::inRange<int64_t>(41, 161));
 }
 
-// Table std 0.02 (DINOv2's init scale). PyTorch computes source coordinates in fp32, which moves a sample by up to
-// ~4e-6 of a cell, so the error scales with the table's local slope: 2.7e-7 worst over the sweep below at std 0.02,
-// 1.35e-6 with i.i.d. std 0.1 entries (the oracle's perturbed table; README §2 reports 8.5e-7 for its sizes).
+// Table std 0.02 (DINOv2's init scale). PyTorch computes source coordinates in fp32, which moves a sample by
+// up to ~4e-6 of a cell, so the error scales with the table's local slope: 2.7e-7 worst over the sweep below
+// at std 0.02, 1.35e-6 with i.i.d. std 0.1 entries (the oracle's perturbed table; upstream.md O2 has 8.5e-7
+// for its sizes).
 constexpr double kPositionTol = 1e-6;
 
 // Max abs difference between the model's fp32 table and the fp64 formula; -1 when dtype or shape is wrong.

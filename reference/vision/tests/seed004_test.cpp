@@ -152,7 +152,7 @@ TEST(Seed004Pitfall4LostGrids, OursIsAnErrorNamingTheField) {
 // --- Pitfall 5: aspect-ratio distortion; upstream's "fix" allow_upscale=False breaks divisibility
 // ------------------
 TEST(Seed004Pitfall5Resize, UpstreamNoUpscaleGivesSidesNotDivisibleByQ) {
-  // The examples traced in notes/vision-pipeline-upstream.md §2.1 (p = 16·2 = 32, m = 1024).
+  // The examples traced in docs/upstream.md VP2.1 (p = 16·2 = 32, m = 1024).
   EXPECT_EQ(dynamic_resize_target_upstream({500, 375}, 32, 1024, false), (ImageSize{500, 384}));
   EXPECT_EQ(dynamic_resize_target_upstream({333, 333}, 32, 1024, false), (ImageSize{352, 333}));
   EXPECT_THROW(make_image_grid(ImageSize{500, 384}, 16, 2), ShapeError);  // Hp = 31.25
