@@ -394,6 +394,7 @@ void TrainingRun::load_data() {
     cfg_.crop_box_m = measure_crop_box_m(data_.train);
     mc_ = run_model_config(cfg_);
     if (root_) io::write_file_atomic(run_dir_ + "/config.json", to_json(cfg_).dump(2) + "\n");
+    report_.config = describe(cfg_);  // the report shows the box the run trained with, as config.json does
     say("data: the hand-crop box spans " + std::to_string(cfg_.crop_box_m) + " m at the hand (median)");
   }
   mean_joints_ = mean_pose(data_.train);

@@ -23,6 +23,7 @@
 #include "reference/data/cached_dataset.hpp"
 #include "reference/data/dexycb_layout.hpp"
 #include "reference/io/file_bytes.hpp"
+#include "reference/io/json_file.hpp"
 #include "reference/model/amt_config.hpp"
 #include "reference/model/amt_model.hpp"
 #include "reference/model/weights_loader.hpp"
@@ -630,8 +631,13 @@ TEST_F(TrainRun, EvalReproducesTheLoggedMetricsAndPredictWritesJsonAndAPicture) 
       logged_mpjpe = m.values.at("val_mpjpe_mm");
   }
   ASSERT_GT(logged_mpjpe, 0) << "no metrics record for " << best;
-  EXPECT_NE(io::read_file_bytes((out / "report.md").string()).find("![predictions](predictions.png)"),
-            std::string::npos);
+  const std::string report = io::read_file_bytes((out / "report.md").string());
+  EXPECT_NE(report.find("![predictions](predictions.png)"), std::string::npos);
+  // data.crop_box_m 0 means "measure it on the training crops": the report shows the measured box, as
+  // config.json records it, not the 0 asked for.
+  const std::string box = io::load_json_file((out / "config.json").string()).at("data.crop_box_m");
+  EXPECT_NE(box, "0");
+  EXPECT_NE(report.find("| data.crop_box_m | " + box + " |"), std::string::npos) << box;
   EXPECT_TRUE(fs::is_regular_file(out / "predictions.png"));
 
   const fs::path eval_out = runs_dir() / "crop-eval-out";
