@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include "conformance/lib/golden_store.hpp"
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/core/error.hpp"
 
 #include "reference/io/safetensors.hpp"
@@ -55,7 +56,8 @@ TEST(Golden, AChangedOutputFailsNamingTheWorstElement) {
   std::map<std::string, torch::Tensor> tensors = file.tensors;
   tensors["outputs/hand_joints"] = tensors["outputs/hand_joints"].clone();
   tensors["outputs/hand_joints"][0][7][1] += 5e-4;
-  const std::string tmp = ::testing::TempDir() + "/amt_golden_changed";
+  const ScratchDir scratch;
+  const std::string tmp = scratch.file("changed");
   std::filesystem::create_directories(tmp + "/cases");
   io::write_safetensors(tmp + "/" + entry.at("file").get<std::string>(), tensors, file.metadata);
   entry["sha256"] = io::sha256_file(tmp + "/" + entry.at("file").get<std::string>());
@@ -73,7 +75,8 @@ std::string file_bytes(const std::string& path) {
 
 // Generation is deterministic: two runs write byte-identical manifests and case files.
 TEST(Golden, TwoGenerationsAreByteIdentical) {
-  const std::string a = ::testing::TempDir() + "/amt_golden_a", b = ::testing::TempDir() + "/amt_golden_b";
+  const ScratchDir scratch;
+  const std::string a = scratch.file("a"), b = scratch.file("b");
   std::filesystem::remove_all(a);
   std::filesystem::remove_all(b);
   const nlohmann::json ma = generate_goldens(a), mb = generate_goldens(b);

@@ -12,6 +12,7 @@
 #include "conformance/lib/precision_probe.hpp"
 #include "conformance/testing/errors.hpp"
 #include "conformance/testing/oracle.hpp"
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/precision/faults.hpp"
 
 namespace amt::conformance {
@@ -127,7 +128,8 @@ TEST(PrecisionProbe, AFaultInOneModuleShowsInThatModulesAddedError) {
 TEST(PrecisionProbe, ABaselineLedgerReadsBackFromItsJsonAndMustBeOfTheSameCase) {
   const PrecisionPolicy pure(PolicyKind::kBf16Pure);
   const Ledger clean = probe_ledger(tiny_runner(), pure);
-  const std::string file = ::testing::TempDir() + "/amt_probe_baseline.json";
+  const ScratchDir scratch;
+  const std::string file = scratch.file("baseline.json");
   {
     std::ofstream out(file);
     out << nlohmann::json::array({ledger_to_json(clean)}).dump(2);

@@ -13,6 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 
+#include "conformance/testing/scratch_dir.hpp"
 #include "program/command_line.hpp"
 #include "program/exit_codes.hpp"
 #include "program/run_reporting_errors.hpp"
@@ -146,16 +147,17 @@ BinaryRun run_conformance(const std::string& args, const std::string& env = "") 
   return r;
 }
 
-std::string small_jpeg() {
-  const std::string path = ::testing::TempDir() + "/amt_cli_small.jpg";
+std::string small_jpeg(const ScratchDir& scratch) {
+  const std::string path = scratch.file("small.jpg");
   cv::imwrite(path, cv::Mat(24, 32, CV_8UC3, cv::Scalar(20, 40, 60)));
   return path;
 }
 
 // The example asked OpenCV for a 30 GB image and came back as "unexpected error", exit 3.
 TEST(CliErrors, ResizeWithAHugeMaxSideIsAOneLineLimitErrorExitTwo) {
-  const std::string out = ::testing::TempDir() + "/amt_cli_resize.safetensors";
-  const std::string args = "resize --image " + small_jpeg() +
+  const ScratchDir scratch;
+  const std::string out = scratch.file("resize.safetensors");
+  const std::string args = "resize --image " + small_jpeg(scratch) +
                            " --fx 500 --fy 500 --cx 16 --cy 12 --patch 100000 --max-side 100000 --out " + out;
   const BinaryRun r = run_conformance(args);
   EXPECT_EQ(r.code, kExitBadInput) << r.out;
@@ -171,7 +173,7 @@ TEST(CliErrors, ResizeWithAHugeMaxSideIsAOneLineLimitErrorExitTwo) {
   EXPECT_EQ(bad_env.code, kExitBadInput) << bad_env.out;
   EXPECT_TRUE(has(bad_env.out, "AMT_MAX_IMAGE_SIDE='huge'")) << bad_env.out;
   const BinaryRun fine =
-      run_conformance("resize --image " + small_jpeg() +
+      run_conformance("resize --image " + small_jpeg(scratch) +
                       " --fx 500 --fy 500 --cx 16 --cy 12 --patch 14 --max-side 224 --out " + out);
   EXPECT_EQ(fine.code, kExitOk) << fine.out;
 }

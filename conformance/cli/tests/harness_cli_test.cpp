@@ -9,6 +9,8 @@
 #include <regex>
 #include <string>
 
+#include "conformance/testing/scratch_dir.hpp"
+
 namespace {
 
 struct CliRun {
@@ -28,15 +30,9 @@ CliRun run_cli(const std::string& args) {
   return r;
 }
 
-std::string fresh_dir(const std::string& name) {
-  const std::string d = ::testing::TempDir() + "/" + name;
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
-
 TEST(HarnessCli, CameraFaultIsCaughtWrittenToAReplayFileAndReplayed) {
-  const std::string dir = fresh_dir("amt_cli_camera_fault");
+  const amt::ScratchDir scratch;
+  const std::string dir = scratch.str();
   const CliRun fuzz = run_cli(
       "--fuzz --cases 30 --filter '^dtype_mix.boundary$' --inject-fault boundary.camera_dtype "
       "--report-dir " +
@@ -59,7 +55,8 @@ TEST(HarnessCli, CameraFaultIsCaughtWrittenToAReplayFileAndReplayed) {
 }
 
 TEST(HarnessCli, WithoutTheFaultTheSameRunPasses) {
-  const std::string dir = fresh_dir("amt_cli_no_fault");
+  const amt::ScratchDir scratch;
+  const std::string dir = scratch.str();
   const CliRun fuzz = run_cli("--fuzz --cases 30 --filter '^dtype_mix.boundary$' --report-dir " + dir);
   EXPECT_EQ(fuzz.code, 0) << fuzz.out;
   EXPECT_NE(fuzz.out.find(" 0 failed in "), std::string::npos) << fuzz.out;
@@ -72,7 +69,8 @@ TEST(HarnessCli, BadOptionsAndFilesGetOneLineErrors) {
   const CliRun filter = run_cli("--fuzz --cases 1 --filter nothing-matches-this");
   EXPECT_EQ(filter.code, 2) << filter.out;
   EXPECT_NE(filter.out.find("matches no property"), std::string::npos) << filter.out;
-  const std::string bad = ::testing::TempDir() + "/amt_bad_replay.json";
+  const amt::ScratchDir scratch;
+  const std::string bad = scratch.file("bad_replay.json");
   std::FILE* f = std::fopen(bad.c_str(), "w");
   std::fputs("{\"format\": \"amt-replay-1\", \"case\": {\"property\": 3}}", f);
   std::fclose(f);
@@ -87,7 +85,8 @@ TEST(HarnessCli, BadOptionsAndFilesGetOneLineErrors) {
 // mutation-score mode as in --fuzz: both go through the library's own check (run_fault_catalogue,
 // run_fuzz), not a second copy of it.
 TEST(HarnessCli, ABadFilterRegexIsAOneLineErrorExitTwo) {
-  const std::string dir = fresh_dir("amt_cli_bad_regex");
+  const amt::ScratchDir scratch;
+  const std::string dir = scratch.str();
   for (const std::string mode : {"--faults", "--fuzz --cases 1"}) {
     const CliRun r = run_cli(mode + " --filter '(' --report-dir " + dir);
     EXPECT_EQ(r.code, 2) << mode << ": " << r.out;
@@ -98,7 +97,8 @@ TEST(HarnessCli, ABadFilterRegexIsAOneLineErrorExitTwo) {
 }
 
 TEST(HarnessCli, AReportDirThatIsAFileIsAOneLineError) {
-  const std::string file = ::testing::TempDir() + "/amt_report_dir_is_a_file";
+  const amt::ScratchDir scratch;
+  const std::string file = scratch.file("report_dir_is_a_file");
   std::FILE* f = std::fopen(file.c_str(), "w");
   std::fclose(f);
   const CliRun r = run_cli("--fuzz --cases 1 --filter '^rect_grids.shuffle$' --report-dir " + file);
@@ -109,7 +109,8 @@ TEST(HarnessCli, AReportDirThatIsAFileIsAOneLineError) {
 // `probe --inject-fault` ledgers the fault-free run too and ranks the modules by how much more error they
 // add: the faulted module heads the list. The JSON it writes is a baseline for a later `--baseline` run.
 TEST(HarnessCli, ProbeWithAFaultPointsAtTheFaultedModule) {
-  const std::string dir = fresh_dir("amt_cli_probe_fault");
+  const amt::ScratchDir scratch;
+  const std::string dir = scratch.str();
   const CliRun faulted = run_cli(
       "probe --config tiny --policy bf16-pure --inject-fault island.grid_sample_feature_dtype --json " + dir +
       "/faulted.json");

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/core/limits.hpp"
 #include "reference/io/file_bytes.hpp"
 #include "reference/io/npy.hpp"
@@ -69,7 +70,8 @@ TEST(LimitsIo, NpzMemberAboveTheCeilingIsRefusedBeforeInflating) {
 }
 
 TEST(LimitsIo, SafetensorsCopyAboveTheCeilingIsALimitError) {
-  const std::string path = ::testing::TempDir() + "/amt_limits_io.safetensors";
+  const ScratchDir scratch;
+  const std::string path = scratch.file("limits.safetensors");
   write_safetensors(path, {{"w", torch::zeros({64, 64})}});
   const std::string bytes = read_file_bytes(path);
   EXPECT_NO_THROW(parse_safetensors(bytes.data(), bytes.size(), "w.safetensors"));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/npy.hpp"
 
@@ -247,7 +248,8 @@ TEST(Npy, RefusesDtypesNumpyCannotHold) {
 }
 
 TEST(Npy, FileRoundTripAndMissingFile) {
-  const std::string path = ::testing::TempDir() + "/npy_test_roundtrip.npy";
+  const amt::ScratchDir scratch;
+  const std::string path = scratch.file("roundtrip.npy");
   const torch::Tensor t = torch::randn({4, 5}, torch::kDouble);
   amt::io::write_npy(path, t);
   EXPECT_TRUE(torch::equal(amt::io::read_npy(path), t));

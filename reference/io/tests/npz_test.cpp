@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/npz.hpp"
 
@@ -149,7 +150,8 @@ TEST(Npz, EmptyArchiveAndWriterErrors) {
 }
 
 TEST(Npz, FileRoundTrip) {
-  const std::string path = ::testing::TempDir() + "/npz_test_roundtrip.npz";
+  const amt::ScratchDir scratch;
+  const std::string path = scratch.file("roundtrip.npz");
   const NpzArrays arrays = labels_like(7);
   amt::io::write_npz(path, arrays);
   const auto back = amt::io::read_npz(path);

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/core/error.hpp"
 #include "reference/io/sha256.hpp"
 
@@ -30,7 +31,8 @@ TEST(Sha256, IncrementalEqualsOneShotAcrossBlockBoundaries) {
 }
 
 TEST(Sha256, FileHashAndMissingFile) {
-  const std::string path = ::testing::TempDir() + "/amt_sha256.bin";
+  const ScratchDir scratch;
+  const std::string path = scratch.file("bytes.bin");
   std::ofstream(path, std::ios::binary) << "abc";
   EXPECT_EQ(sha256_file(path), sha256_hex("abc"));
   EXPECT_THROW(sha256_file(path + ".missing"), IoError);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
+#include "conformance/testing/scratch_dir.hpp"
 #include "reference/core/error.hpp"
 #include "reference/vision/dynamic_resize.hpp"
 #include "reference/vision/image_io.hpp"
@@ -56,7 +57,8 @@ TEST(DecodeImage, BadInputIsATypedErrorNamingTheFile) {
 }
 
 TEST(ReadImage, ReadsAFile) {
-  const std::string path = ::testing::TempDir() + "amt_vision_read_image.png";
+  const ScratchDir scratch;
+  const std::string path = scratch.file("image.png");
   const std::vector<uint8_t> bytes = encode(cv::Mat(5, 7, CV_8UC3, cv::Scalar(9, 8, 7)), ".png");
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const cv::Mat rgb = read_image(path);
