@@ -69,7 +69,9 @@ nlohmann::json to_json(const TrainState& s) {
       {"best_checkpoint", s.best_checkpoint},
       {"reason", s.reason},
       {"world_size", s.world_size},
-      {"rank_positions", s.rank_positions}};
+      {"rank_positions", s.rank_positions},
+      {"loss_scale", s.loss_scale},
+      {"loss_scale_growth_tracker", s.loss_scale_growth_tracker}};
 }
 
 TrainState train_state_from_json(const nlohmann::json& j, const std::string& source) {
@@ -92,6 +94,10 @@ TrainState train_state_from_json(const nlohmann::json& j, const std::string& sou
     // Written since distributed training: a checkpoint without them is a one-rank run's.
     if (j.contains("world_size")) s.world_size = j.at("world_size").get<int64_t>();
     if (j.contains("rank_positions")) s.rank_positions = j.at("rank_positions").get<std::vector<int64_t>>();
+    // Written since loss scaling: a checkpoint without them is of a run that did not scale.
+    if (j.contains("loss_scale")) s.loss_scale = j.at("loss_scale").get<double>();
+    if (j.contains("loss_scale_growth_tracker"))
+      s.loss_scale_growth_tracker = j.at("loss_scale_growth_tracker").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(source, "", std::string("wrong type: ") + e.what());
   }

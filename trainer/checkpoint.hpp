@@ -41,6 +41,10 @@ struct TrainState {
   // rank's position in its own shard's batch plan (rank 0's is epoch_position).
   int64_t world_size = 1;
   std::vector<int64_t> rank_positions;
+  // Dynamic loss scaling's state (precision/loss_scaler.hpp): the scale (0 = the run does not scale) and the
+  // finite steps since it last changed.
+  double loss_scale = 0.0;
+  int64_t loss_scale_growth_tracker = 0;
 };
 nlohmann::json to_json(const TrainState& s);
 TrainState train_state_from_json(const nlohmann::json& j, const std::string& source);

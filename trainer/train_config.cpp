@@ -120,6 +120,9 @@ const std::vector<Field>& fields() {
       real("optim.restart_mult", &C::restart_mult),
       real("optim.min_lr_ratio", &C::min_lr_ratio),
       real("optim.clip_norm", &C::clip_norm),
+      text("optim.loss_scaling", &C::loss_scaling),
+      real("optim.loss_scale_init", &C::loss_scale_init),
+      integer("optim.loss_scale_growth_interval", &C::loss_scale_growth_interval),
       real("optim.ema_decay", &C::ema_decay),
       flag("optim.dropout", &C::dropout),
       loss("loss.hand_coarse", &L::hand_coarse),
@@ -245,6 +248,11 @@ void check_train_config(const TrainConfig& c) {
   need(c.restart_mult >= 1, "optim.restart_mult", "must be >= 1");
   need(c.min_lr_ratio >= 0 && c.min_lr_ratio <= 1, "optim.min_lr_ratio", "must be in [0, 1]");
   need(c.clip_norm >= 0, "optim.clip_norm", "must be >= 0");
+  need(c.loss_scaling == "auto" || c.loss_scaling == "dynamic" || c.loss_scaling == "off",
+       "optim.loss_scaling", "must be auto, dynamic or off, got '" + c.loss_scaling + "'");
+  need(std::isfinite(c.loss_scale_init) && c.loss_scale_init > 0, "optim.loss_scale_init",
+       "must be a finite number > 0");
+  need(c.loss_scale_growth_interval >= 1, "optim.loss_scale_growth_interval", "must be >= 1");
   need(c.ema_decay >= 0 && c.ema_decay < 1, "optim.ema_decay", "must be in [0, 1)");
   need(c.keep_last >= 1, "run.keep_last", "must be >= 1");
   need(c.checkpoint_every >= 0, "run.checkpoint_every", "must be >= 0");

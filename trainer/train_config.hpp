@@ -70,8 +70,13 @@ struct TrainConfig {
   double restart_mult = 2.0;    // each cycle restart_mult × longer (CosineAnnealingWarmRestarts' T_mult)
   double min_lr_ratio = 1e-3;   // the cosine's floor, as a fraction of each group's LR
   double clip_norm = 1.0;       // global gradient-norm clip; 0 = off
-  double ema_decay = 0.998;     // 0 = no EMA (validation then uses the live weights)
-  bool dropout = true;          // train mode (dropout on) during steps; validation is always eval mode
+  // Dynamic loss scaling (precision/loss_scaler.hpp, GradScaler's semantics): auto = on for the policies that
+  // need it (the fp16 ones), dynamic = on whatever the policy, off.
+  std::string loss_scaling = "auto";
+  double loss_scale_init = 65536.0;           // the first scale (a power of two keeps scaling exact)
+  int64_t loss_scale_growth_interval = 2000;  // finite steps in a row before the scale doubles
+  double ema_decay = 0.998;                   // 0 = no EMA (validation then uses the live weights)
+  bool dropout = true;  // train mode (dropout on) during steps; validation is always eval mode
   train::LossWeights loss;
 
   // --- the run's outputs

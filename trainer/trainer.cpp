@@ -14,6 +14,14 @@ Trainer::Trainer(model::AmtModel model, const TrainConfig& config, Schedule sche
       schedule_(schedule),
       optimizer_(*model_, config) {
   if (config.ema_decay > 0.0) ema_ = std::make_unique<Ema>(*model_, config.ema_decay);
+  const bool scale = config.loss_scaling == "dynamic" ||
+                     (config.loss_scaling == "auto" && precision::needs_loss_scaling(policy_));
+  if (scale) {
+    precision::LossScalerOptions o;
+    o.init_scale = config.loss_scale_init;
+    o.growth_interval = config.loss_scale_growth_interval;
+    scaler_ = std::make_unique<precision::LossScaler>(o);
+  }
 }
 
 train::StepResult Trainer::step(const std::vector<TensorMap>& micro_batches,
@@ -25,7 +33,7 @@ train::StepResult Trainer::step(const std::vector<TensorMap>& micro_batches,
     model_->eval();
   }
   train::StepResult r = train::training_step(*model_, optimizer_.adamw(), micro_batches, config_.loss,
-                                             policy_, config_.clip_norm, reduce_gradients);
+                                             policy_, config_.clip_norm, reduce_gradients, scaler_.get());
   if (!r.skipped) {
     ++steps_;
     if (ema_) ema_->update(*model_);
@@ -46,6 +54,10 @@ Checkpoint Trainer::make_checkpoint(const TrainState& state) const {
     for (const auto& [k, v] : ema_->state_tensors()) c.ema[k] = v.clone();
   }
   c.rng = cpu_rng_state();
+  if (scaler_) {
+    c.state.loss_scale = scaler_->scale_value();
+    c.state.loss_scale_growth_tracker = scaler_->growth_tracker();
+  }
   return c;
 }
 
@@ -54,6 +66,8 @@ void Trainer::restore(const Checkpoint& c, const std::string& source) {
   optimizer_.load_state_tensors(c.optimizer, source + "/optimizer.safetensors");
   if (ema_) ema_->load_state_tensors(c.ema, source + "/ema.safetensors");
   set_cpu_rng_state(c.rng);
+  if (scaler_ && c.state.loss_scale > 0)
+    scaler_->restore(c.state.loss_scale, c.state.loss_scale_growth_tracker);
   steps_ = c.state.step;
 }
 

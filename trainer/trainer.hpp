@@ -46,6 +46,7 @@ class Trainer {
   TrainingOptimizer& optimizer() { return optimizer_; }
   Ema* ema() { return ema_.get(); }
   const precision::PrecisionPolicy& policy() const { return policy_; }
+  const precision::LossScaler* loss_scaler() const { return scaler_.get(); }
 
   // Everything but `state` comes from the trainer (model, backbone under HF names, AdamW, EMA, RNG).
   Checkpoint make_checkpoint(const TrainState& state) const;
@@ -60,6 +61,7 @@ class Trainer {
   Schedule schedule_;
   TrainingOptimizer optimizer_;
   std::unique_ptr<Ema> ema_;
+  std::unique_ptr<precision::LossScaler> scaler_;  // null when the run does not scale its loss
   int64_t steps_ = 0;
 };
 

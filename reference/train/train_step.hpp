@@ -2,7 +2,9 @@
 // the policy, compute_losses and backward (the loss divided by the number of micro-batches: gradient
 // accumulation); clip the global gradient norm; step the optimizer — unless a loss or a gradient is not
 // finite, in which case the step is skipped (the parameters and the optimizer state are untouched) and
-// reported. The goldens' 10-step trajectory and the trainer use this one function.
+// reported. With a LossScaler (precision/loss_scaler.hpp) the loss is scaled before backward and the
+// gradients unscaled before the norm; a skipped step backs the scale off. The goldens' 10-step trajectory and
+// the trainer use this one function.
 #pragma once
 #include <torch/optim/optimizer.h>
 
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "reference/model/amt_model.hpp"
+#include "reference/precision/loss_scaler.hpp"
 #include "reference/precision/policy.hpp"
 #include "reference/train/losses.hpp"
 
@@ -22,6 +25,7 @@ struct StepResult {
   std::map<std::string, double> terms;  // every weighted term (the mean over the micro-batches)
   double grad_norm = 0.0;               // global gradient norm before clipping
   bool skipped = false;                 // non-finite loss or gradient: parameters untouched
+  double loss_scale = 0.0;              // the scale this step's backward used (0: no loss scaling)
 };
 
 // Data-parallel steps: called once per step on every rank, after the backward of the last micro-batch (or,
@@ -35,7 +39,8 @@ using GradientReducer = std::function<bool(bool local_nonfinite)>;
 StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
                          const std::vector<TensorMap>& micro_batches, const LossWeights& weights,
                          const precision::PrecisionPolicy& policy, double clip_norm,
-                         const GradientReducer& reduce_gradients = {});
+                         const GradientReducer& reduce_gradients = {},
+                         precision::LossScaler* scaler = nullptr);
 // One batch (no accumulation).
 StepResult training_step(model::AmtModelImpl& model, torch::optim::Optimizer& optimizer,
                          const TensorMap& batch, const LossWeights& weights,

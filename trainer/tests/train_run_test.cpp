@@ -182,6 +182,40 @@ TEST_F(TrainRun, StopAndResumeEqualsAnUninterruptedRunBitForBit) {
   EXPECT_NE(bad.err.find("optim.lr"), std::string::npos) << bad.err;
 }
 
+// Dynamic loss scaling (optim.loss_scaling dynamic; the fp16 policies turn it on by themselves on CUDA): with
+// a first scale large enough to overflow fp32, the first steps are skipped and the scale backs off until the
+// gradients are finite, then grows every 3 finite steps; 3 steps + resume + 4 equals 7 in one go bit for bit,
+// the scale and its count included (they are in the checkpoint).
+TEST_F(TrainRun, DynamicLossScalingSkipsOverflowsAndResumesWithItsScale) {
+  const std::vector<std::string> scaling = {"--gate",
+                                            "skip",
+                                            "--set",
+                                            "optim.loss_scaling=dynamic",
+                                            "--set",
+                                            "optim.loss_scale_init=1.7014118346046923e+38",  // 2^127
+                                            "--set",
+                                            "optim.loss_scale_growth_interval=3"};
+  const fs::path whole = runs_dir() / "scaled-whole", split = runs_dir() / "scaled-split";
+  const RunOutput a = run(with(with(small_run_args(whole), scaling), {"--max-steps", "7"}));
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const RunOutput b1 = run(with(with(small_run_args(split), scaling), {"--max-steps", "3"}));
+  ASSERT_EQ(b1.exit_code, 0) << b1.err;
+  const RunOutput b2 =
+      run({"--resume", split.string(), "--runs-dir", runs_dir().string(), "--max-steps", "7", "--plain"});
+  ASSERT_EQ(b2.exit_code, 0) << b2.err;
+  const Checkpoint ca = load_checkpoint(whole.string()), cb = load_checkpoint(split.string());
+  EXPECT_EQ(ca.state.step, 7);
+  EXPECT_GT(ca.state.skipped_steps, 0);  // the overflows
+  EXPECT_GT(ca.state.loss_scale, 0.0);
+  EXPECT_LT(ca.state.loss_scale, 1.7014118346046923e+38);
+  EXPECT_EQ(ca.state.loss_scale, cb.state.loss_scale);
+  EXPECT_EQ(ca.state.loss_scale_growth_tracker, cb.state.loss_scale_growth_tracker);
+  EXPECT_EQ(ca.state.skipped_steps, cb.state.skipped_steps);
+  EXPECT_EQ(losses(whole), losses(split));
+  for (const auto& [k, v] : ca.model) EXPECT_TRUE(torch::equal(v, cb.model.at(k))) << k;
+  for (const auto& [k, v] : ca.optimizer) EXPECT_TRUE(torch::equal(v, cb.optimizer.at(k))) << k;
+}
+
 TEST_F(TrainRun, SigtermSavesACheckpointAndTheRunResumesToTheEnd) {
   const fs::path out = runs_dir() / "sigterm";
   const RunOutput r =
