@@ -45,10 +45,13 @@ target_include_directories(amt_torch SYSTEM INTERFACE "${AMT_TORCH_DIR}/include"
 # The wheel is built with the C++11 ABI (torch._C._GLIBCXX_USE_CXX11_ABI is True), as is Debian 12's g++,
 # and with Gloo inside libtorch_cpu: ProcessGroupGloo.hpp declares its class only under USE_C10D_GLOO.
 target_compile_definitions(amt_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1 USE_DISTRIBUTED USE_C10D_GLOO)
-target_link_libraries(amt_torch INTERFACE "${_amt_libtorch}" "${_amt_libtorch_cpu}" "${_amt_libc10}")
+# libtorch.so itself is almost empty in the CUDA wheel and NEEDs libtorch_cuda.so: linked only for a CUDA build,
+# so that AMT_CUDA=OFF really is CPU-only (no CUDA backend registered; --version says "CPU only").
+target_link_libraries(amt_torch INTERFACE "${_amt_libtorch_cpu}" "${_amt_libc10}")
 
 if(AMT_CUDA)
   find_package(CUDAToolkit REQUIRED)
+  target_link_libraries(amt_torch INTERFACE "${_amt_libtorch}")
   amt_torch_library(_amt_libtorch_cuda torch_cuda)
   amt_torch_library(_amt_libc10_cuda c10_cuda)
   # Nothing of ours calls into libtorch_cuda directly: it registers the CUDA backend from its static
