@@ -422,10 +422,15 @@ TEST(CompareStatistics, NmseOfZeroReference) {
 }
 
 TEST(CompareStatistics, NmseDoesNotOverflowForHugeFp64Values) {
-  // (1e200)² overflows a double; the sums are kept in long double.
-  const CloseResult r = compare_close(f64({2e200}), f64({1e200}), tol(1.0, 0.0));
+  // (1e200)² overflows a double and (1e-200)² underflows; the sums are kept in long double, and the relative
+  // L2 (an fp64 norm ratio elsewhere) falls back on them.
+  const CloseResult r = compare_close(f64({2e200, 2e200}), f64({1e200, 1e200}), tol(1.0, 0.0));
   EXPECT_DOUBLE_EQ(r.nmse, 1.0);
+  EXPECT_DOUBLE_EQ(r.rel_l2, 1.0);
   EXPECT_DOUBLE_EQ(r.min_cosine, 1.0);
+  const CloseResult tiny = compare_close(f64({3e-200, 3e-200}), f64({2e-200, 2e-200}), tol(1.0, 0.0));
+  EXPECT_DOUBLE_EQ(tiny.nmse, 0.25);
+  EXPECT_DOUBLE_EQ(tiny.rel_l2, 0.5);
 }
 
 TEST(CompareStatistics, CosineOfZeroOppositeAndOrthogonalVectors) {
